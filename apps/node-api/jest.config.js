@@ -1,0 +1,9 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: { esModuleInterop: true, strict: true, skipLibCheck: true } }],
+  },
+};

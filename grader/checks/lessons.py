@@ -1,0 +1,18 @@
+"""Where each lesson lives; a check's `lesson` points into one of these (a meta-test keeps them in step)."""
+
+from __future__ import annotations
+
+LESSONS: dict[str, str] = {
+    "fat": "lessons/01-why-images-get-fat.ipynb",
+    "multi-stage": "lessons/02-multi-stage.ipynb",
+    "python": "lessons/03-python-fastapi.ipynb",
+    "combined": "lessons/04-combined.ipynb",
+    "principles": "lessons/05-key-principles.ipynb",
+    "mistakes": "lessons/06-common-mistakes.ipynb",
+    "numbers": "lessons/07-real-numbers.ipynb",
+}
+
+
+def lesson(key: str, section: str) -> str:
+    """'lessons/02-multi-stage.ipynb#Copy only artifacts' - a notebook and the heading to read."""
+    return f"{LESSONS[key]}#{section}"

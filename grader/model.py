@@ -1,0 +1,253 @@
+"""The frozen data that flows through the grader: facts in, results out.
+
+Only build.py, inspect.py and run.py talk to Docker; they produce the facts below. Checks read facts and
+return an Outcome; the registry turns outcomes into CheckResults; a Report holds them. Nothing here is
+mutated after it is made, and nothing here knows about HTML or terminals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
+
+from grader.errors import GradeError
+
+JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+
+
+class Status(str, Enum):
+    """What happened to one check; `passed` is derived from it, never stored beside it."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class FileEntry(NamedTuple):
+    """One path in a layer: a NamedTuple, because a base image holds ~50,000 of them."""
+
+    size: int
+    kind: str  # "file" | "dir" | "symlink" | "other"
+
+
+class MergedEntry(NamedTuple):
+    """One path of the final file system, with the index of the layer that provides it."""
+
+    size: int
+    kind: str
+    layer: int
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """One layer: what it adds, what it deletes (whiteouts), and which instruction made it."""
+
+    digest: str
+    size_bytes: int
+    instruction: str
+    from_base: bool
+    files: Mapping[str, FileEntry]
+    deleted: frozenset[str]
+    opaque_dirs: frozenset[str]
+    private_keys: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """The image's HEALTHCHECK as Docker stores it (durations in seconds)."""
+
+    test: tuple[str, ...]
+    interval_s: float = 30.0
+    timeout_s: float = 30.0
+    start_period_s: float = 0.0
+    retries: int = 3
+
+    @property
+    def disabled(self) -> bool:
+        """`HEALTHCHECK NONE` is stored as test ["NONE"]."""
+        return not self.test or self.test[0] == "NONE"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """Everything the checks may ask about an image, gathered by one inspection."""
+
+    image_id: str
+    size_bytes: int
+    user: str
+    healthcheck: Healthcheck | None
+    env: tuple[str, ...]
+    exposed_ports: tuple[str, ...]
+    cmd: tuple[str, ...] | None
+    entrypoint: tuple[str, ...] | None
+    workdir: str
+    layers: tuple[LayerFacts, ...]
+    merged: Mapping[str, MergedEntry]
+    users: Mapping[str, int] = field(default_factory=dict)
+    groups: Mapping[str, int] = field(default_factory=dict)
+    dpkg_packages: frozenset[str] = frozenset()
+    apk_packages: frozenset[str] = frozenset()
+    base_image: str | None = None
+    inspect_source: str = "overlay2"
+
+    @property
+    def base_layer_count(self) -> int:
+        """How many bottom layers came from the base image (the learner cannot change those)."""
+        return sum(1 for layer in self.layers if layer.from_base)
+
+
+@dataclass(frozen=True)
+class ProbeFacts:
+    """Result of running the image's healthcheck in a container whose app is not running."""
+
+    status: str  # "failed-as-expected" | "passed-without-app" | "skipped"
+    detail: str
+    waiter: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """One run of the image: did it start, turn healthy, and as whom does PID 1 run."""
+
+    started: bool
+    start_error: str | None
+    health_status: str | None  # "healthy" | "unhealthy" | "starting" | None (no healthcheck)
+    health_seconds: float | None
+    exit_code: int | None
+    uid: int | None
+    logs_tail: tuple[str, ...]
+    health_log: tuple[str, ...]
+    probe: ProbeFacts | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """One build: which image it made, how long it took, how big the context was."""
+
+    image_id: str
+    tag: str
+    backend: str
+    seconds: float
+    context_bytes: int
+    cached_steps: int
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class AppFacts:
+    """What the app's source says (package.json files), read from the build context, not the image."""
+
+    dev_dependencies: frozenset[str]
+    prod_dependencies: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BaselineFacts:
+    """The naive starting image, built once and cached, that `reduction` compares against."""
+
+    image_id: str
+    size_bytes: int
+    build_seconds: float
+
+
+@dataclass(frozen=True)
+class ArticleNumbers:
+    """The article's before/after numbers for one app (sizes in bytes, times in seconds)."""
+
+    before_bytes: int
+    after_bytes: int
+    build_before_s: float | None = None
+    build_after_s: float | None = None
+    pull_before_s: float | None = None
+    pull_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict, with what was measured, what was asked and the next step."""
+
+    id: str
+    title: str
+    status: Status
+    points: float
+    max_points: float
+    measured: JsonValue
+    threshold: JsonValue
+    message: str
+    hint: str | None
+    lesson: str
+    bonus: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """Derived from status so it can never disagree with it."""
+        return self.status is Status.PASS
+
+    @property
+    def scored(self) -> bool:
+        """Counts for the exit code: worth points and not a bonus."""
+        return self.max_points > 0 and not self.bonus
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The learner's numbers beside the article's, for the report's last table."""
+
+    article: ArticleNumbers
+    naive_bytes: int | None
+    current_bytes: int | None
+    reduction_percent: float | None
+    cold_build_s: float | None
+    warm_build_s: float | None
+    compressed_bytes_estimate: int | None
+    pull_seconds_estimate: float | None
+    bandwidth_mbps: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole grade; reporters only read this. `error` is set when the image could not be graded."""
+
+    exercise: str
+    checks: tuple[CheckResult, ...]
+    error: GradeError | None = None
+    build: BuildFacts | None = None
+    image_size_bytes: int | None = None
+    compressed_bytes_estimate: int | None = None
+    base_image: str | None = None
+    comparison: Comparison | None = None
+    baseline: BaselineFacts | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 2)
+
+    @property
+    def max_score(self) -> float:
+        """Bonus points are not part of the possible score: they can only add."""
+        return round(sum(c.max_points for c in self.checks if not c.bonus), 2)
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.score / self.max_score, 1) if self.max_score else 0.0
+
+    @property
+    def graded(self) -> bool:
+        return self.error is None
+
+    @property
+    def passed(self) -> bool:
+        """Every scored check passed (the exit code 0 case)."""
+        return self.graded and all(c.passed for c in self.checks if c.scored)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every scored check passed, 1 some check failed, 2 could not grade."""
+        if not self.graded:
+            return 2
+        return 0 if self.passed else 1
