@@ -224,7 +224,7 @@ class BuildxBuilder:
         with tempfile.TemporaryDirectory(prefix="workshop-buildx-") as tmp:
             iidfile = os.path.join(tmp, "iid")
             command = ["docker", "buildx", "build", "--load", "--progress=plain", "--pull=false",
-                       "-t", request.tag, "--iidfile", iidfile, "-f", "Dockerfile"]
+                       "-t", request.tag, "--iidfile", iidfile]
             for key, value in request.labels.items():
                 command += ["--label", f"{key}={value}"]
             for key, value in request.build_args.items():

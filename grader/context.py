@@ -54,7 +54,7 @@ def assemble_context(app_dir: Path, dockerfile_text: str, dockerignore_text: str
     patterns = read_dockerignore(dockerignore_text or "")
     spooled = tempfile.SpooledTemporaryFile(max_size=32 << 20)
     count = 0
-    with tarfile.open(fileobj=spooled, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(fileobj=spooled, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for rel in sorted(exclude_paths(str(app_dir), patterns, dockerfile=DOCKERFILE_NAME)):
             if rel in (DOCKERFILE_NAME, DOCKERIGNORE_NAME):
                 continue

@@ -36,6 +36,7 @@ class Evidence:
     app: AppFacts | None = None
     baseline: BaselineFacts | None = None
     lint_findings: tuple[str, ...] | None = None
+    build_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def evaluate(evidence: Evidence, only: tuple[str, ...] | None = None) -> tuple[C
                 if spec.id != "builds":
                     points = float(evidence.settings.points.get(spec.id, spec.points))
                     results.append(
-                        _result(spec, points, Status.SKIPPED, None, f"Skipped: the image did not build ({gate_result.message})")
+                        _result(spec, points, Status.SKIPPED, None, "Skipped: the image did not build.")
                     )
             return tuple(results)
     results.extend(run_check(spec, evidence) for spec in specs if spec.id != "builds")

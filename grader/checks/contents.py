@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from grader.apps import normalize_python_name
 from grader.checks.lessons import lesson
 from grader.model import ImageFacts, MergedEntry
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 
 _NODE_PACKAGE = re.compile(r"(?:^|/)node_modules/((?:@[^/]+/)?[^/@][^/]*)/package\.json$")
+_PYTHON_DIST = re.compile(r"(?:site|dist)-packages/([^/]+?)-[^-/]+\.dist-info/METADATA$")
 _VENDORED = ("node_modules/", "site-packages/", "dist-packages/", "__pycache__/")
 
 #: (label, regex on the path) for package-manager caches.
@@ -44,9 +46,10 @@ def learner_files(image: ImageFacts) -> Iterator[tuple[str, MergedEntry]]:
 @check("no-dev-dependencies", title="No devDependencies shipped", points=5,
        lesson=lesson("principles", "Production dependencies only"), needs=("image", "app"))
 def no_dev_dependencies(ev: Evidence) -> Outcome:
-    """No package listed in the app's devDependencies is in any node_modules of the final image.
+    """No package listed in the app's devDependencies is in any node_modules of the final image (nor, for a
+    Python app, a distribution from requirements-dev.txt in any site-packages).
 
-    Names that are also production dependencies of one of the app's package.json files are allowed.
+    Names that are also production dependencies of the app are allowed.
     """
     assert ev.image is not None and ev.app is not None
     dev_only = ev.app.dev_dependencies - ev.app.prod_dependencies
@@ -55,6 +58,10 @@ def no_dev_dependencies(ev: Evidence) -> Outcome:
         match = _NODE_PACKAGE.search(path)
         if match and match.group(1) in dev_only and entry.kind != "dir":
             found.setdefault(match.group(1), "/" + path[: -len("/package.json")])
+        elif path.endswith("/METADATA") and (match := _PYTHON_DIST.search(path)):
+            name = normalize_python_name(match.group(1))
+            if name in dev_only:
+                found.setdefault(name.removeprefix("py:"), "/" + path.rsplit("/", 1)[0])
     if not found:
         return Outcome(True, [], "none of " + str(len(dev_only)) + " devDependencies",
                        "No devDependency is installed in the final image.")

@@ -11,7 +11,7 @@ from grader.units import human_bytes
 def builds(ev: Evidence) -> Outcome:
     """A gate: when the image does not build, every other check is skipped with the build's reason."""
     if ev.build is None:
-        return Outcome(False, "no image", "an image", "The build did not produce an image.",
+        return Outcome(False, "no image", "an image", ev.build_error or "The build did not produce an image.",
                        hint="Read the failing step and the log lines above it, fix that instruction and regrade.")
     return Outcome(True, ev.build.image_id[7:19], "an image",
                    f"Built with {ev.build.backend} in {ev.build.seconds:.1f} s.")

@@ -1,0 +1,191 @@
+"""`grade()`: the one entry point that the CLI, notebooks, nbgrader cells and CI all call.
+
+    Dockerfile + app -> build -> inspect once -> ImageFacts -> checks (pure) -> Report -> reporters
+
+Only the build, inspect and run steps talk to Docker. Every "could not grade" case comes back as a Report with
+`error` set (exit code 2), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from grader.apps import read_app_facts
+from grader.baseline import cached_baseline, ensure_baseline
+from grader.build import Builder, BuildRequest, ProgressCallback, choose_builder
+from grader.context import assemble_context
+from grader.dockerfile import DockerfileInfo, parse_dockerfile
+from grader.errors import DockerfileError, GradeError, NoEngine
+from grader.inspect import compressed_estimate, inspect_image
+from grader.lint import lint_dockerfile
+from grader.model import BaselineFacts, BuildFacts, Comparison, ImageFacts, Report, RunFacts
+from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
+from grader.registry import Evidence, evaluate
+from grader.run import RunLimits, run_image
+from grader.settings import ExerciseSettings, load_settings
+
+RUN_CACHE_DIR = STATE_DIR / "runs"
+
+
+@dataclass(frozen=True)
+class GradeConfig:
+    """How to grade; the CLI takes its defaults from here (one place)."""
+
+    backend: str = "auto"  # "auto" (buildx when available), "classic" or "buildx"
+    build_timeout_s: float = 600.0
+    no_cache: bool = False  # rebuild every step, and re-run the container
+    baseline: bool = True  # build the naive image once for `reduction` (minutes, the first time)
+    lint: bool = True
+    tag: str | None = None  # default docker-diet-workshop/<exercise>:graded
+    settings: ExerciseSettings | None = None  # default: exercises/<app>/grading.toml
+    app_dir: Path | None = None  # default: apps/<exercise>
+
+
+def graded_tag(exercise: str) -> str:
+    return f"docker-diet-workshop/{exercise}:graded"
+
+
+def _connect() -> docker.APIClient:
+    from grader.engine import EngineUnavailable, connect
+
+    try:
+        client = connect()
+    except EngineUnavailable as exc:
+        raise NoEngine(str(exc)) from exc
+    return client.api
+
+
+def _read_dockerfile(exercise: str, dockerfile: str | Path | None) -> tuple[Path, str]:
+    path = Path(dockerfile) if dockerfile else EXERCISES_DIR / exercise / "Dockerfile"
+    if not path.is_file():
+        raise DockerfileError(f"No Dockerfile at {path}. Check the path, or restore the exercise with "
+                              f"`workshop reset {exercise}`.")
+    return path, path.read_text()
+
+
+def _read_dockerignore(dockerfile: Path, dockerignore: str | Path | None) -> str | None:
+    """The explicit file, else the .dockerignore beside the Dockerfile, else none."""
+    path = Path(dockerignore) if dockerignore else dockerfile.parent / ".dockerignore"
+    if dockerignore and not path.is_file():
+        raise DockerfileError(f"No .dockerignore at {path}.")
+    return path.read_text() if path.is_file() else None
+
+
+def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fresh: bool) -> RunFacts:
+    """Run an image once per image id: an unchanged image behaves the same, so a regrade reuses the run."""
+    # Keyed by content, not image id: BuildKit's --load gives an unchanged image a new id (a new timestamp).
+    content = (tuple(layer.digest for layer in facts.layers), facts.user, facts.healthcheck, facts.cmd,
+               facts.entrypoint, facts.env, facts.workdir, limits)
+    digest = hashlib.sha256(repr(content).encode()).hexdigest()[:32]
+    path = RUN_CACHE_DIR / f"{digest}.pickle"
+    if not fresh and path.exists():
+        try:
+            with path.open("rb") as handle:
+                cached = pickle.load(handle)  # our own cache file
+            if isinstance(cached, RunFacts):
+                return cached
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass
+    result = run_image(api, facts, limits)
+    if result.started:
+        try:
+            RUN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as handle:
+                pickle.dump(result, handle)
+        except OSError:
+            pass
+    return result
+
+
+def _baseline(api: docker.APIClient, exercise: str, builder: Builder, config: GradeConfig,
+              progress: ProgressCallback | None) -> BaselineFacts | None:
+    """The naive baseline; if it cannot be built, `reduction` is skipped rather than the whole grade lost."""
+    if not config.baseline:
+        return cached_baseline(api, exercise)
+    try:
+        return ensure_baseline(api, exercise, builder, progress=progress)
+    except GradeError:
+        return None
+
+
+def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, build: BuildFacts | None,
+                baseline: BaselineFacts | None) -> Comparison:
+    compressed = compressed_estimate(facts) if facts else None
+    current = facts.size_bytes if facts else None
+    reduction = (100.0 * (baseline.size_bytes - current) / baseline.size_bytes
+                 if baseline and current is not None and baseline.size_bytes else None)
+    warm = build.seconds if build and build.cached_steps else None
+    cold = build.seconds if build and not build.cached_steps else (baseline.build_seconds if baseline else None)
+    return Comparison(
+        article=settings.article, naive_bytes=baseline.size_bytes if baseline else None, current_bytes=current,
+        reduction_percent=round(reduction, 1) if reduction is not None else None,
+        cold_build_s=cold, warm_build_s=warm, compressed_bytes_estimate=compressed,
+        pull_seconds_estimate=round(compressed * 8 / (settings.bandwidth_mbps * 1e6), 1) if compressed else None,
+        bandwidth_mbps=settings.bandwidth_mbps,
+    )
+
+
+def grade(
+    exercise: str,
+    dockerfile: str | Path | None = None,
+    dockerignore: str | Path | None = None,
+    *,
+    config: GradeConfig | None = None,
+    progress: ProgressCallback | None = None,
+) -> Report:
+    """Build the Dockerfile against apps/<exercise>, inspect and run the image once, run every check.
+
+    `dockerfile` defaults to exercises/<exercise>/Dockerfile; `dockerignore` to the .dockerignore beside it.
+    """
+    config = config or GradeConfig()
+    timings: dict[str, float] = {}
+    settings: ExerciseSettings | None = None
+    info: DockerfileInfo | None = None
+    build: BuildFacts | None = None
+    started = time.monotonic()
+    try:
+        settings = config.settings or load_settings(exercise)
+        path, text = _read_dockerfile(exercise, dockerfile)
+        ignore_text = _read_dockerignore(path, dockerignore)
+        info = parse_dockerfile(text)
+        api = _connect()
+        builder = choose_builder(api, config.backend)
+        context = assemble_context(config.app_dir or APPS_DIR / exercise, text, ignore_text)
+        labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
+        build = builder.build(BuildRequest(context, info, config.tag or graded_tag(exercise), labels,
+                                           nocache=config.no_cache, timeout_s=config.build_timeout_s,
+                                           progress=progress))
+        timings["build"] = build.seconds
+        mark = time.monotonic()
+        facts = inspect_image(api, build.image_id, base_image=info.final_base)
+        timings["inspect"] = round(time.monotonic() - mark, 3)
+        mark = time.monotonic()
+        limits = RunLimits(memory_bytes=settings.memory_limit_bytes, health_timeout_s=settings.health_timeout_s)
+        run = _cached_run(api, facts, limits, fresh=config.no_cache)
+        timings["run"] = round(time.monotonic() - mark, 3)
+        mark = time.monotonic()
+        baseline = _baseline(api, exercise, builder, config, progress)
+        timings["baseline"] = round(time.monotonic() - mark, 3)
+    except GradeError as error:
+        checks = (evaluate(Evidence(settings=settings, dockerfile=info, build_error=error.message))
+                  if settings and info else ())
+        return Report(exercise=exercise, checks=checks, error=error, timings=timings)
+    mark = time.monotonic()
+    lint = lint_dockerfile(info) if config.lint else None
+    app_dir = config.app_dir or APPS_DIR / exercise
+    evidence = Evidence(settings=settings, dockerfile=info, build=build, image=facts, run=run,
+                        app=read_app_facts(app_dir), baseline=baseline, lint_findings=lint)
+    checks = evaluate(evidence)
+    timings["checks"] = round(time.monotonic() - mark, 3)
+    timings["beyond_build"] = round(time.monotonic() - started - build.seconds, 3)
+    return Report(
+        exercise=exercise, checks=checks, build=build, image_size_bytes=facts.size_bytes,
+        compressed_bytes_estimate=compressed_estimate(facts), base_image=info.final_base,
+        comparison=_comparison(settings, facts, build, baseline), baseline=baseline, timings=timings,
+    )

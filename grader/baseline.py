@@ -1,0 +1,83 @@
+"""The naive baseline: the exercise's starting Dockerfile, built once and cached, for `reduction`.
+
+The learner edits exercises/<app>/Dockerfile in place, so the starting point is read from git (HEAD) when the
+repository has it, else from the file. The result is remembered in STATE_DIR/baseline/<app>.json, keyed by the
+Dockerfile's hash, and reused while its image is still on the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import docker
+
+from grader.build import Builder, BuildRequest, ProgressCallback
+from grader.context import assemble_context
+from grader.dockerfile import parse_dockerfile
+from grader.errors import DockerfileError
+from grader.model import BaselineFacts
+from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, REPO_ROOT, STATE_DIR
+
+BASELINE_DIR = STATE_DIR / "baseline"
+
+
+def baseline_tag(exercise: str) -> str:
+    return f"docker-diet-workshop/{exercise}:naive"
+
+
+def starting_dockerfile(exercise: str) -> str:
+    """The exercise's Dockerfile as committed (the learner may have edited the working copy)."""
+    relative = f"exercises/{exercise}/Dockerfile"
+    try:
+        result = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=10)
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    path = EXERCISES_DIR / exercise / "Dockerfile"
+    if not path.exists():
+        raise DockerfileError(f"{path} is missing; restore it with `workshop reset {exercise}`.")
+    return path.read_text()
+
+
+def _cache_file(exercise: str) -> Path:
+    return BASELINE_DIR / f"{exercise}.json"
+
+
+def cached_baseline(api: docker.APIClient, exercise: str) -> BaselineFacts | None:
+    """The remembered baseline when its Dockerfile is unchanged and its image still exists."""
+    try:
+        data = json.loads(_cache_file(exercise).read_text())
+        text = starting_dockerfile(exercise)
+        if data["dockerfile_sha256"] != hashlib.sha256(text.encode()).hexdigest():
+            return None
+        api.inspect_image(data["image_id"])
+        return BaselineFacts(data["image_id"], int(data["size_bytes"]), float(data["build_seconds"]))
+    except (OSError, ValueError, KeyError, docker.errors.APIError, DockerfileError):
+        return None
+
+
+def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, timeout_s: float = 1800,
+                    progress: ProgressCallback | None = None) -> BaselineFacts:
+    """Build the naive image once (minutes on a cold machine) and remember it."""
+    cached = cached_baseline(api, exercise)
+    if cached is not None:
+        return cached
+    text = starting_dockerfile(exercise)
+    info = parse_dockerfile(text)
+    context = assemble_context(APPS_DIR / exercise, text, None)
+    labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "naive", f"{PROJECT_LABEL}.exercise": exercise}
+    build = builder.build(BuildRequest(context, info, baseline_tag(exercise), labels, timeout_s=timeout_s,
+                                       progress=progress))
+    size = int(api.inspect_image(build.image_id)["Size"])
+    facts = BaselineFacts(build.image_id, size, build.seconds)
+    BASELINE_DIR.mkdir(parents=True, exist_ok=True)
+    _cache_file(exercise).write_text(json.dumps({
+        "dockerfile_sha256": hashlib.sha256(text.encode()).hexdigest(), "image_id": facts.image_id,
+        "size_bytes": facts.size_bytes, "build_seconds": facts.build_seconds,
+    }))
+    return facts

@@ -1,0 +1,59 @@
+"""The learner's exercise files: where they are, and `workshop reset` to get the starting point back.
+
+The pristine starting Dockerfiles live inside the package (grader/starters/<app>.Dockerfile), so a reset works
+wherever the package is installed and a test keeps exercises/<app>/Dockerfile equal to them in the repository.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from grader.paths import EXERCISES, EXERCISES_DIR
+
+STARTERS_DIR = Path(__file__).resolve().parent / "starters"
+
+#: Files a learner adds or edits in exercises/<app>/; the exercise starts with a Dockerfile and no .dockerignore.
+LEARNER_FILES = ("Dockerfile", ".dockerignore")
+
+
+class UnknownExercise(ValueError):
+    """An exercise name that is not one of the three sample apps."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Unknown exercise {name!r}: choose one of {', '.join(EXERCISES)}.")
+
+
+def starter_dockerfile(app: str) -> Path:
+    """The pristine starting Dockerfile of an exercise (the article's single-stage "wrong way")."""
+    if app not in EXERCISES:
+        raise UnknownExercise(app)
+    return STARTERS_DIR / f"{app}.Dockerfile"
+
+
+def exercise_dir(app: str, root: Path = EXERCISES_DIR) -> Path:
+    if app not in EXERCISES:
+        raise UnknownExercise(app)
+    return root / app
+
+
+def reset_exercise(app: str, *, keep_backup: bool = True, root: Path = EXERCISES_DIR) -> list[str]:
+    """Restore exercises/<app>/ to its starting point; edited files are kept as *.bak unless told otherwise."""
+    folder = exercise_dir(app, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    said = []
+    for name in LEARNER_FILES:
+        current = folder / name
+        if not current.exists():
+            continue
+        if name == "Dockerfile" and current.read_bytes() == starter_dockerfile(app).read_bytes():
+            continue
+        if keep_backup:
+            shutil.copyfile(current, folder / f"{name}.bak")
+            said.append(f"Kept your {name} as {folder / (name + '.bak')}.")
+        if name != "Dockerfile":
+            current.unlink()
+            said.append(f"Removed {current} (the exercise starts without one).")
+    shutil.copyfile(starter_dockerfile(app), folder / "Dockerfile")
+    said.append(f"Restored {folder / 'Dockerfile'} to the starting point.")
+    return said

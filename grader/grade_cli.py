@@ -1,0 +1,150 @@
+"""The `grade`, `checks` and `explain` subcommands. Thin: they call grader.api.grade and the registry.
+
+grader/cli.py calls `register(subparsers)`; each handler returns the exit code (0 all scored checks passed,
+1 some check failed, 2 could not grade). Defaults come from GradeConfig, so the CLI and notebooks agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from grader.api import GradeConfig, grade
+from grader.build import BuildEvent, ProgressCallback
+from grader.model import Report
+from grader.paths import EXERCISES
+from grader.registry import REGISTRY, all_checks
+from grader.reporters import REPORTERS, render
+from grader.reporters.json_report import to_dict
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT = 0, 1, 2
+_DEFAULTS = GradeConfig()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `grade`, `checks` and `explain` to the `workshop` command."""
+    p = subparsers.add_parser("grade", help="Build your Dockerfile, run the checks and score it.")
+    p.add_argument("exercise", nargs="?", help=f"One of {', '.join(EXERCISES)}.")
+    p.add_argument("--all", action="store_true", help="Grade every exercise.")
+    p.add_argument("--dockerfile", type=Path, help="Grade this Dockerfile against the app (default: the exercise's).")
+    p.add_argument("--dockerignore", type=Path, help="Use this .dockerignore (default: the one beside the Dockerfile).")
+    p.add_argument("--format", choices=sorted(REPORTERS), default="table", help="Output format (default: table).")
+    p.add_argument("--output", type=Path, help="Write the report to FILE instead of stdout.")
+    p.add_argument("--build-timeout", type=float, default=_DEFAULTS.build_timeout_s, metavar="SECONDS",
+                   help=f"Stop a build after this long (default: {_DEFAULTS.build_timeout_s:.0f}).")
+    p.add_argument("--no-cache", action="store_true", help="Rebuild every step and run the container again.")
+    p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
+                   help="Build back end (default: buildx when the plugin works, else classic).")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="Do not build the naive image for `reduction` (it is skipped unless already cached).")
+    p.set_defaults(func=cmd_grade)
+
+    p = subparsers.add_parser("checks", help="List the checks: ids, titles, points and lessons.")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_checks)
+
+    p = subparsers.add_parser("explain", help="Explain one check: what it measures and where the lesson is.")
+    p.add_argument("check_id", metavar="CHECK_ID")
+    p.set_defaults(func=cmd_explain)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich status line on a terminal (stderr, so stdout stays clean for JSON); nothing elsewhere."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("Building ...") as status:
+
+        def update(event: BuildEvent) -> None:
+            prefix = f"[{event.step}/{event.total}] " if event.step and event.total else ""
+            status.update(f"Building {prefix}{event.text[:100]}")
+
+        yield update
+
+
+def _emit(reports: Sequence[Report], fmt: str, output: Path | None) -> None:
+    if fmt == "json" and len(reports) > 1:
+        text = json.dumps([to_dict(r) for r in reports], indent=2)
+    elif fmt == "table" and output is None:
+        from grader.reporters.terminal import print_report
+
+        for report in reports:
+            print_report(report)
+        return
+    else:
+        text = "\n".join(render(r, fmt) for r in reports)
+    if output is not None:
+        output.write_text(text)
+        print(f"Wrote {output}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    if args.all == bool(args.exercise):
+        print(f"Name one exercise ({', '.join(EXERCISES)}) or use --all.", file=sys.stderr)
+        return EXIT_CANNOT
+    if args.all and args.dockerfile:
+        print("--dockerfile grades one exercise; leave out --all.", file=sys.stderr)
+        return EXIT_CANNOT
+    config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
+                         baseline=not args.no_baseline)
+    reports = []
+    for exercise in EXERCISES if args.all else (args.exercise,):
+        with _progress(args.format == "table") as progress:
+            reports.append(grade(exercise, args.dockerfile, args.dockerignore, config=config, progress=progress))
+    _emit(reports, args.format, args.output)
+    for report in reports:
+        if report.error is not None and args.format != "table":
+            print(f"Could not grade {report.exercise} ({report.error.kind}): {report.error.message}", file=sys.stderr)
+    return max(report.exit_code for report in reports)
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    specs = all_checks()
+    if args.format == "json":
+        print(json.dumps([{"id": s.id, "title": s.title, "points": s.points, "bonus": s.bonus, "lesson": s.lesson}
+                          for s in specs], indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Checks (points are defaults; exercises/<app>/grading.toml may change them)")
+    for column in ("id", "title", "points", "lesson"):
+        table.add_column(column)
+    for spec in specs:
+        points = f"+{spec.points:g} bonus" if spec.bonus else (f"{spec.points:g}" if spec.points else "advisory")
+        table.add_row(spec.id, spec.title, points, spec.lesson)
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    all_checks()
+    spec = REGISTRY.get(args.check_id)
+    if spec is None:
+        print(f"Unknown check {args.check_id!r}. Known checks: {', '.join(REGISTRY)}.", file=sys.stderr)
+        return EXIT_CANNOT
+    points = f"+{spec.points:g} bonus points" if spec.bonus else f"{spec.points:g} points by default"
+    print(f"{spec.id}: {spec.title} ({points})\n\n{spec.explanation}\n\nLesson: {spec.lesson}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry for `python -m grader.grade_cli ...` until cli.py wires `register` in."""
+    parser = argparse.ArgumentParser(prog="workshop")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

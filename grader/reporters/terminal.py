@@ -1,0 +1,102 @@
+"""The terminal report: a rich table of checks, then hints and lessons, then the article comparison.
+
+Colour only on a TTY: `print_report` lets rich detect the terminal; `render` returns plain text.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+
+from grader.model import CheckResult, Report, Status
+from grader.units import human_bytes, human_seconds
+
+_MARK = {Status.PASS: "[green]PASS[/]", Status.FAIL: "[red]FAIL[/]", Status.ERROR: "[magenta]ERROR[/]",
+         Status.SKIPPED: "[yellow]SKIP[/]"}
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value[:4]) + (f" (+{len(value) - 4})" if len(value) > 4 else "") or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in list(value.items())[:3]) or "none"
+    return str(value)
+
+
+def _points(check: CheckResult) -> str:
+    if check.bonus:
+        return f"+{check.points:g} bonus"
+    return f"{check.points:g}/{check.max_points:g}" if check.max_points else "advisory"
+
+
+def print_report(report: Report, console: Console | None = None) -> None:
+    """Print the whole report to `console` (default: stdout, coloured on a TTY)."""
+    console = console or Console()
+    if report.error is not None and not report.checks:
+        console.print(f"[bold red]Could not grade {report.exercise}[/] ({report.error.kind}): {report.error.message}")
+        return
+    table = Table(title=f"Grade for {report.exercise}", title_justify="left")
+    for column, justify in (("", "left"), ("check", "left"), ("measured", "left"), ("threshold", "left"),
+                            ("points", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for check in report.checks:
+        table.add_row(_MARK[check.status], check.id, _value(check.measured)[:60], _value(check.threshold)[:40],
+                      _points(check))
+    console.print(table)
+    misses = [c for c in report.checks if c.status is not Status.PASS and not (c.status is Status.SKIPPED
+                                                                               and report.error)]
+    for check in misses:
+        console.print(f"[bold]{check.id}[/]: {check.message}")
+        if check.hint:
+            console.print(f"  next: {check.hint}")
+        console.print(f"  lesson: {check.lesson}")
+    if report.error is not None:
+        console.print(f"\n[bold red]Could not grade[/] ({report.error.kind}): {report.error.message}")
+        if report.error.log_tail:
+            console.print("Last log lines:")
+            for line in report.error.log_tail:
+                console.print(f"  {line}", markup=False, highlight=False)
+    else:
+        colour = "green" if report.passed else "yellow"
+        console.print(f"\n[bold {colour}]Score: {report.score:g}/{report.max_score:g} ({report.percent:g}%)[/]")
+    _print_comparison(report, console)
+
+
+def _print_comparison(report: Report, console: Console) -> None:
+    comparison = report.comparison
+    if comparison is None:
+        return
+    article = comparison.article
+    table = Table(title="Beside the article", title_justify="left")
+    table.add_column("")
+    table.add_column("article", justify="right")
+    table.add_column("you", justify="right")
+    table.add_row("naive image", human_bytes(article.before_bytes),
+                  human_bytes(comparison.naive_bytes) if comparison.naive_bytes else "not built")
+    table.add_row("final image", human_bytes(article.after_bytes),
+                  human_bytes(comparison.current_bytes) if comparison.current_bytes else "")
+    reduction_article = 100 * (article.before_bytes - article.after_bytes) / article.before_bytes
+    table.add_row("reduction", f"{reduction_article:.0f}%",
+                  f"{comparison.reduction_percent:.0f}%" if comparison.reduction_percent is not None else "")
+    if article.build_before_s:
+        table.add_row("build (before -> after)",
+                      f"{human_seconds(article.build_before_s)} -> {human_seconds(article.build_after_s or 0)}",
+                      f"cold {human_seconds(comparison.cold_build_s) if comparison.cold_build_s else '?'}, "
+                      f"warm {human_seconds(comparison.warm_build_s) if comparison.warm_build_s else '?'}")
+    if comparison.compressed_bytes_estimate:
+        table.add_row(f"pull at {comparison.bandwidth_mbps:g} Mbit/s (estimate)",
+                      f"{human_seconds(article.pull_after_s)}" if article.pull_after_s else "",
+                      f"{human_bytes(comparison.compressed_bytes_estimate)} compressed, "
+                      f"~{human_seconds(comparison.pull_seconds_estimate or 0)}")
+    console.print(table)
+
+
+def render(report: Report) -> str:
+    """The report as plain text (no colour), e.g. for --output FILE."""
+    buffer = io.StringIO()
+    print_report(report, Console(file=buffer, width=120, color_system=None, force_terminal=False))
+    return buffer.getvalue()
