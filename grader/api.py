@@ -45,6 +45,7 @@ class GradeConfig:
     tag: str | None = None  # default docker-diet-workshop/<exercise>:graded
     settings: ExerciseSettings | None = None  # default: exercises/<app>/grading.toml
     app_dir: Path | None = None  # default: apps/<exercise>
+    baseline_dockerfile: Path | None = None  # default: the exercise's starting Dockerfile (from git)
 
 
 def graded_tag(exercise: str) -> str:
@@ -109,7 +110,8 @@ def _baseline(api: docker.APIClient, exercise: str, builder: Builder, config: Gr
     if not config.baseline:
         return cached_baseline(api, exercise)
     try:
-        return ensure_baseline(api, exercise, builder, progress=progress)
+        return ensure_baseline(api, exercise, builder, progress=progress, dockerfile=config.baseline_dockerfile,
+                               app_dir=config.app_dir)
     except GradeError:
         return None
 

@@ -48,11 +48,11 @@ def _cache_file(exercise: str) -> Path:
     return BASELINE_DIR / f"{exercise}.json"
 
 
-def cached_baseline(api: docker.APIClient, exercise: str) -> BaselineFacts | None:
+def cached_baseline(api: docker.APIClient, exercise: str, text: str | None = None) -> BaselineFacts | None:
     """The remembered baseline when its Dockerfile is unchanged and its image still exists."""
     try:
         data = json.loads(_cache_file(exercise).read_text())
-        text = starting_dockerfile(exercise)
+        text = text if text is not None else starting_dockerfile(exercise)
         if data["dockerfile_sha256"] != hashlib.sha256(text.encode()).hexdigest():
             return None
         api.inspect_image(data["image_id"])
@@ -62,14 +62,19 @@ def cached_baseline(api: docker.APIClient, exercise: str) -> BaselineFacts | Non
 
 
 def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, timeout_s: float = 1800,
-                    progress: ProgressCallback | None = None) -> BaselineFacts:
-    """Build the naive image once (minutes on a cold machine) and remember it."""
-    cached = cached_baseline(api, exercise)
+                    progress: ProgressCallback | None = None, dockerfile: Path | None = None,
+                    app_dir: Path | None = None) -> BaselineFacts:
+    """Build the naive image once (minutes on a cold machine) and remember it.
+
+    `dockerfile` and `app_dir` replace the exercise's starting Dockerfile and app (tests, instructors)."""
+    text = dockerfile.read_text() if dockerfile else starting_dockerfile(exercise)
+    if dockerfile is not None:  # a custom baseline never replaces the exercise's own
+        exercise = f"{exercise}-custom-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    cached = cached_baseline(api, exercise, text)
     if cached is not None:
         return cached
-    text = starting_dockerfile(exercise)
     info = parse_dockerfile(text)
-    context = assemble_context(APPS_DIR / exercise, text, None)
+    context = assemble_context(app_dir or APPS_DIR / exercise, text, None)
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "naive", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, info, baseline_tag(exercise), labels, timeout_s=timeout_s,
                                        progress=progress))

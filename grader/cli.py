@@ -59,6 +59,31 @@ def _cmd_bases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from grader.bundle import BundleError, load_bundle, save_bundle
+    from grader.engine import EngineUnavailable, connect
+
+    started = time.monotonic()
+    try:
+        client = connect()
+        if args.bundle_command == "save":
+            manifest = save_bundle(client, Path(args.file))
+            verb = "Saved"
+        else:
+            manifest = load_bundle(client, Path(args.file))
+            verb = "Loaded"
+    except (EngineUnavailable, BundleError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT
+    for image in manifest.images:
+        print(f"{image.tag:22} {image.state:16} {image.size_bytes / 1e6:7.0f} MB  {image.image_id[7:19]}")
+    print(f"{verb} {len(manifest.images)} base images ({manifest.images_bytes / 1e6:.0f} MB of layers) "
+          f"{'to' if verb == 'Saved' else 'from'} {args.file} in {time.monotonic() - started:.0f} s.")
+    return EXIT_OK
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from grader.doctor import run_doctor
 
@@ -102,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     bases.add_argument("--force", action="store_true", help="rebuild stand-ins even over official images")
     bases.add_argument("--offline", action="store_true", help="do not try to pull; build stand-ins directly")
     bases.set_defaults(func=_cmd_bases)
+
+    bundle = commands.add_parser("bundle", help="save or load every base image as one archive (offline classroom)")
+    bundle_commands = bundle.add_subparsers(dest="bundle_command", required=True, metavar="ACTION")
+    for action, text in (("save", "write the base images, a manifest and checksums to FILE"),
+                         ("load", "check FILE whole, then load every base image from it")):
+        sub = bundle_commands.add_parser(action, help=text)
+        sub.add_argument("file", metavar="FILE")
+        sub.set_defaults(func=_cmd_bundle)
 
     commands.add_parser("doctor", help="check the engine, base images, registry and Python packages").set_defaults(
         func=_cmd_doctor

@@ -229,12 +229,13 @@ class Report:
 
     @property
     def max_score(self) -> float:
-        """Bonus points are not part of the possible score: they can only add."""
-        return round(sum(c.max_points for c in self.checks if not c.bonus), 2)
+        """Bonus points are not part of the possible score (they can only add), nor are skipped checks."""
+        return round(sum(c.max_points for c in self.checks if c.scored and c.status is not Status.SKIPPED), 2)
 
     @property
     def percent(self) -> float:
-        return round(100.0 * self.score / self.max_score, 1) if self.max_score else 0.0
+        """Capped at 100: a bonus shows in the score, not as more than full marks."""
+        return min(100.0, round(100.0 * self.score / self.max_score, 1)) if self.max_score else 0.0
 
     @property
     def graded(self) -> bool:
@@ -243,7 +244,7 @@ class Report:
     @property
     def passed(self) -> bool:
         """Every scored check passed (the exit code 0 case)."""
-        return self.graded and all(c.passed for c in self.checks if c.scored)
+        return self.graded and all(c.passed for c in self.checks if c.scored and c.status is not Status.SKIPPED)
 
     @property
     def exit_code(self) -> int:

@@ -61,7 +61,8 @@ def _healthcheck_config(hc: Healthcheck, timeout_s: float, retries: int | None =
         "interval": int(0.25 * NS),
         "timeout": int(min(hc.timeout_s, 10.0) * NS),
         "retries": retries if retries is not None else max(hc.retries, 1),
-        "start_period": int(timeout_s * NS),
+        # 0 would mean "inherit the image's start period" (failures ignored for it); 1 ms is the API's minimum.
+        "start_period": max(int(timeout_s * NS), 1_000_000),
     }
 
 
@@ -78,14 +79,22 @@ def _create(api: docker.APIClient, image: str, role: str, limits: RunLimits, **o
 
 
 def _remove(api: docker.APIClient, container_id: str | None) -> None:
-    if container_id:
+    """Force-remove and wait until the engine no longer knows the container (removal can be asynchronous)."""
+    if not container_id:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         try:
             api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:
-            pass
+            return
         except docker.errors.APIError:
-            time.sleep(0.5)
-            api.remove_container(container_id, force=True, v=True)
+            pass  # "removal already in progress": wait for it below
+        try:
+            api.inspect_container(container_id)
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.1)
 
 
 def _health(state: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-import pytest
 
 from grader.inspect import LayerIndex, merge_layers
 from grader.model import (
@@ -69,8 +67,3 @@ def make_evidence(**changes: Any) -> Evidence:
     )
     values.update(changes)
     return Evidence(**values)
-
-
-@pytest.fixture
-def evidence() -> Callable[..., Evidence]:
-    return make_evidence

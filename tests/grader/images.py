@@ -1,0 +1,62 @@
+"""Small real images for the tests, built by the grader itself from temp folders FROM the local bases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import docker
+
+from grader.paths import PROJECT_LABEL
+
+SERVER = '''import http.server, socketserver
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b'{"status":"ok"}')
+socketserver.TCPServer(("127.0.0.1", 8000), Handler).serve_forever()
+'''
+HEALTHCHECK = ('HEALTHCHECK CMD ["python", "-c", "import urllib.request; '
+               "urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)\"]")
+PACKAGE_JSON = '{"name": "t", "dependencies": {"express": "4"}, "devDependencies": {"typescript": "5"}}'
+
+
+def write_app(folder: Path, dockerfile: str, dockerignore: str | None = None,
+              extra: Mapping[str, str | bytes] | None = None) -> Path:
+    """An app folder with junk a .dockerignore should keep out; returns the Dockerfile's path."""
+    files: dict[str, str | bytes] = {
+        "server.py": SERVER, "package.json": PACKAGE_JSON, "README.md": "# app\n", "tests/test_app.py": "x = 1\n",
+        ".env.production": "DATABASE_URL=postgres://fake:fake@db/app\n", "big.bin": b"\0" * 3_000_000,
+    }
+    files.update(extra or {})
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    (folder / "Dockerfile").write_text(dockerfile)
+    if dockerignore is not None:
+        (folder / ".dockerignore").write_text(dockerignore)
+    return folder / "Dockerfile"
+
+
+def remove_test_images(client: docker.DockerClient, prefix: str = "docker-diet-workshop/test-") -> None:
+    """Remove every image the tests tagged (and only those), then the grader's dangling leftovers."""
+    for image in client.images.list(filters={"label": PROJECT_LABEL}):
+        if any(tag.startswith(prefix) for tag in image.tags):
+            for tag in image.tags:
+                try:
+                    client.images.remove(tag, force=True)
+                except docker.errors.APIError:
+                    pass
+    for image in client.images.list(filters={"label": PROJECT_LABEL, "dangling": True}):
+        try:
+            client.images.remove(image.id, force=True)
+        except docker.errors.APIError:
+            pass
+
+
+def grader_containers(client: docker.DockerClient) -> list[object]:
+    """Containers the grader started (its run and probe containers); must be empty after every grade."""
+    found: list[object] = []
+    for role in ("run", "probe"):
+        found += client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}.role={role}"})
+    return found
