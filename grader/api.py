@@ -9,6 +9,7 @@ Only the build, inspect and run steps talk to Docker. Every "could not grade" ca
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import time
 from dataclasses import dataclass
@@ -116,14 +117,34 @@ def _baseline(api: docker.APIClient, exercise: str, builder: Builder, config: Gr
         return None
 
 
+BUILD_TIMES = STATE_DIR / "build-times.json"
+
+
+def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tuple[float, float | None]:
+    """The first build of this Dockerfile is its cold time; later ones are warm (remembered on disk)."""
+    key = f"{exercise}:{hashlib.sha256(dockerfile_text.encode()).hexdigest()[:16]}"
+    try:
+        times = json.loads(BUILD_TIMES.read_text())
+    except (OSError, ValueError):
+        times = {}
+    if key not in times:
+        times[key] = build.seconds
+        try:
+            BUILD_TIMES.parent.mkdir(parents=True, exist_ok=True)
+            BUILD_TIMES.write_text(json.dumps(times))
+        except OSError:
+            pass
+        return build.seconds, None
+    return float(times[key]), build.seconds
+
+
 def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, build: BuildFacts | None,
-                baseline: BaselineFacts | None) -> Comparison:
+                baseline: BaselineFacts | None, cold_warm: tuple[float, float | None]) -> Comparison:
     compressed = compressed_estimate(facts) if facts else None
     current = facts.size_bytes if facts else None
     reduction = (100.0 * (baseline.size_bytes - current) / baseline.size_bytes
                  if baseline and current is not None and baseline.size_bytes else None)
-    warm = build.seconds if build and build.cached_steps else None
-    cold = build.seconds if build and not build.cached_steps else (baseline.build_seconds if baseline else None)
+    cold, warm = cold_warm
     return Comparison(
         article=settings.article, naive_bytes=baseline.size_bytes if baseline else None, current_bytes=current,
         reduction_percent=round(reduction, 1) if reduction is not None else None,
@@ -189,5 +210,6 @@ def grade(
     return Report(
         exercise=exercise, checks=checks, build=build, image_size_bytes=facts.size_bytes,
         compressed_bytes_estimate=compressed_estimate(facts), base_image=info.final_base,
-        comparison=_comparison(settings, facts, build, baseline), baseline=baseline, timings=timings,
+        comparison=_comparison(settings, facts, build, baseline, _cold_and_warm(exercise, info.text, build)),
+        baseline=baseline, timings=timings,
     )

@@ -55,7 +55,7 @@ def cached_baseline(api: docker.APIClient, exercise: str, text: str | None = Non
         text = text if text is not None else starting_dockerfile(exercise)
         if data["dockerfile_sha256"] != hashlib.sha256(text.encode()).hexdigest():
             return None
-        api.inspect_image(data["image_id"])
+        api.inspect_image(data["image_id"])  # type: ignore[no-untyped-call]
         return BaselineFacts(data["image_id"], int(data["size_bytes"]), float(data["build_seconds"]))
     except (OSError, ValueError, KeyError, docker.errors.APIError, DockerfileError):
         return None
@@ -78,7 +78,7 @@ def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, t
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "naive", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, info, baseline_tag(exercise), labels, timeout_s=timeout_s,
                                        progress=progress))
-    size = int(api.inspect_image(build.image_id)["Size"])
+    size = int(api.inspect_image(build.image_id)["Size"])  # type: ignore[no-untyped-call]
     facts = BaselineFacts(build.image_id, size, build.seconds)
     BASELINE_DIR.mkdir(parents=True, exist_ok=True)
     _cache_file(exercise).write_text(json.dumps({

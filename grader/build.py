@@ -83,7 +83,7 @@ def _remove_quietly(api: docker.APIClient, image_id: str) -> None:
 
 def _tag_id(api: docker.APIClient, tag: str) -> str | None:
     try:
-        return str(api.inspect_image(tag)["Id"])
+        return str(api.inspect_image(tag)["Id"])  # type: ignore[no-untyped-call]
     except docker.errors.APIError:
         return None
 
@@ -207,7 +207,20 @@ class ClassicBuilder:
 
 # --------------------------------------------------------------------------------------------- buildx
 _BK_LINE = re.compile(r"Dockerfile:(\d+)")
-_BK_STEP = re.compile(r"^#(\d+) \[[^\]]*\] ")
+_BK_STEP = re.compile(r"^#(\d+) \[[^\]]*\] (.*)$")
+_BK_ERROR = re.compile(r"^#(\d+) ERROR")
+
+
+def _instruction_by_text(info: DockerfileInfo, text: str) -> Instruction | None:
+    """The instruction BuildKit names in "#6 [3/3] RUN npm ci" (older engines print no Dockerfile line)."""
+    wanted = " ".join(text.split())
+    for instruction in info.all_instructions():
+        if " ".join(instruction.text.split()) == wanted:
+            return instruction
+    for instruction in info.all_instructions():
+        if wanted.startswith(instruction.keyword) and instruction.args and instruction.args.split()[0] in wanted:
+            return instruction
+    return None
 
 
 class BuildxBuilder:
@@ -237,7 +250,8 @@ class BuildxBuilder:
                                        stderr=subprocess.STDOUT, start_new_session=True)
             tail: deque[str] = deque(maxlen=400)
             cached = 0
-            steps: set[str] = set()
+            steps: dict[str, str] = {}
+            failed_step: str | None = None
             expired = threading.Event()
 
             def stop() -> None:
@@ -252,7 +266,9 @@ class BuildxBuilder:
                     line = raw.decode("utf-8", "replace").rstrip()
                     tail.append(line)
                     if m := _BK_STEP.match(line):
-                        steps.add(m.group(1))
+                        steps[m.group(1)] = m.group(2)
+                    elif (m := _BK_ERROR.match(line)) and failed_step is None:
+                        failed_step = steps.get(m.group(1))
                     if line.endswith(" CACHED"):
                         cached += 1
                     _emit(request, line)
@@ -267,7 +283,8 @@ class BuildxBuilder:
                 )
             if code != 0:
                 lines = [int(m.group(1)) for line in tail if (m := _BK_LINE.search(line))]
-                instruction = request.dockerfile.instruction_at(lines[-1]) if lines else None
+                instruction = (request.dockerfile.instruction_at(lines[-1]) if lines else
+                               _instruction_by_text(request.dockerfile, failed_step) if failed_step else None)
                 errors = [line for line in tail if "ERROR" in line or "error:" in line.lower()]
                 raise _failure(request, instruction, errors[-1] if errors else f"buildx exited {code}.", list(tail))
             image_id = open(iidfile).read().strip()

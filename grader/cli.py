@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -10,6 +11,9 @@ from collections.abc import Sequence
 from grader.paths import EXERCISES
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT = 0, 1, 2
+
+#: Modules that add their own subcommands with `register(subparsers)`: grading, the course and the classroom.
+COMMAND_MODULES = ("grader.grade_cli", "grader.course_cli")
 
 
 def _cmd_engine_start(args: argparse.Namespace) -> int:
@@ -150,12 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser", action="store_true", help="do not try to open a browser")
     lab.set_defaults(func=_cmd_lab)
 
-    try:
-        from grader import grade_cli
-    except ImportError:  # the grader's commands arrive with the grader
-        grade_cli = None  # type: ignore[assignment]
-    if grade_cli is not None:
-        grade_cli.register(commands)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
     return parser
 
 

@@ -73,4 +73,4 @@ def assemble_context(app_dir: Path, dockerfile_text: str, dockerignore_text: str
             _add_bytes(tar, DOCKERIGNORE_NAME, dockerignore_text.encode())
     size = spooled.tell()
     spooled.seek(0)
-    return BuildContext(tar=spooled, size_bytes=size, dockerfile_text=dockerfile_text, file_count=count)  # type: ignore[arg-type]
+    return BuildContext(tar=spooled, size_bytes=size, dockerfile_text=dockerfile_text, file_count=count)

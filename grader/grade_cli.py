@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=cmd_grade)
 
     p = subparsers.add_parser("checks", help="List the checks: ids, titles, points and lessons.")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table",
+                   help="markdown prints the table the README embeds (generated, never hand-written).")
     p.set_defaults(func=cmd_checks)
 
     p = subparsers.add_parser("explain", help="Explain one check: what it measures and where the lesson is.")
@@ -114,6 +115,9 @@ def cmd_checks(args: argparse.Namespace) -> int:
         print(json.dumps([{"id": s.id, "title": s.title, "points": s.points, "bonus": s.bonus, "lesson": s.lesson}
                           for s in specs], indent=2))
         return EXIT_OK
+    if args.format == "markdown":
+        print(checks_markdown())
+        return EXIT_OK
     from rich.console import Console
     from rich.table import Table
 
@@ -125,6 +129,15 @@ def cmd_checks(args: argparse.Namespace) -> int:
         table.add_row(spec.id, spec.title, points, spec.lesson)
     Console().print(table)
     return EXIT_OK
+
+
+def checks_markdown() -> str:
+    """The checks table for the README, generated from the registry."""
+    lines = ["| id | what it checks | points | lesson |", "| --- | --- | --- | --- |"]
+    for spec in all_checks():
+        points = f"+{spec.points:g} bonus" if spec.bonus else (f"{spec.points:g}" if spec.points else "advisory")
+        lines.append(f"| `{spec.id}` | {spec.title} | {points} | [{spec.lesson.split('#')[1]}]({spec.lesson}) |")
+    return "\n".join(lines)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from grader.errors import GradeError
 
-JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+#: What a check measured or asked for: anything JSON can hold ("1.13 GB", 1000, ["/usr/bin/gcc"], {...}).
+JsonValue: TypeAlias = Any
 
 
 class Status(str, Enum):
@@ -53,6 +54,7 @@ class LayerFacts:
     deleted: frozenset[str]
     opaque_dirs: frozenset[str]
     private_keys: frozenset[str] = frozenset()
+    compression_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class ImageFacts:
     apk_packages: frozenset[str] = frozenset()
     base_image: str | None = None
     inspect_source: str = "overlay2"
+    history: tuple[str, ...] = ()  # every instruction, empty layers (ENV, CMD, ...) included, oldest first
 
     @property
     def base_layer_count(self) -> int:

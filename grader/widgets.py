@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
@@ -106,8 +106,9 @@ def _cell(value: object, limit: int = 90) -> str:
     return escape(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
-def check_list_html(report: Report) -> str:
-    """Pass/fail, points, what was measured, the hint and the lesson link of every check; then the total."""
+def check_list_html(report: Report, only: Sequence[str] | None = None) -> str:
+    """Pass/fail, points, what was measured, the hint and the lesson link of every check (or `only` those ids);
+    then the total."""
     parts = [f"<div class='ddw-check-list'><b>Checks for {escape(report.exercise)}</b>"]
     if report.error is not None:
         parts.append(f"<p style='color:{_RED}'><b>Could not grade</b> ({escape(report.error.kind)}): "
@@ -117,6 +118,8 @@ def check_list_html(report: Report) -> str:
                          + escape("\n".join(report.error.log_tail)) + "</pre>")
     rows = []
     for c in report.checks:
+        if only is not None and c.id not in only:
+            continue
         mark, colour = _STATUS_MARK[c.status]
         points = f"{c.points:g}/{c.max_points:g}" + (" bonus" if c.bonus else "")
         detail = escape(c.message)
@@ -134,7 +137,7 @@ def check_list_html(report: Report) -> str:
     if rows:
         parts.append("<table class='ddw-check-table'><thead><tr><th></th><th>check</th><th>points</th>"
                      "<th>measured</th><th>details</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
-    if report.graded:
+    if report.graded and only is None:
         passed = sum(c.passed for c in report.checks if c.scored)
         scored = sum(1 for c in report.checks if c.scored and c.status is not Status.SKIPPED)
         parts.append(f"<p class='ddw-total'><b>Total: {report.score:g} / {report.max_score:g} points "
@@ -230,18 +233,67 @@ def _display(obj: Any) -> None:
     display(obj)
 
 
+def _with_fallback(widget: Any, fallback: Callable[[], str]) -> Any:
+    """Give a widget a text/html fallback in its display bundle: JupyterLab draws the widget, while a viewer
+    without widgets (GitHub, nbviewer, a notebook whose widget state was not saved) shows the HTML."""
+    original = widget._repr_mimebundle_
+
+    def bundle(**kwargs: Any) -> Any:
+        data = original(**kwargs)
+        if isinstance(data, dict):
+            data["text/html"] = fallback()
+        return data
+
+    widget._repr_mimebundle_ = bundle
+    return widget
+
+
 def _html(html: str) -> Any:
     widgets = ipywidgets_module()
     if widgets is not None:
-        return widgets.HTML(value=html)
+        widget = widgets.HTML(value=html)
+        return _with_fallback(widget, lambda: str(widget.value))
     from IPython.display import HTML
 
     return HTML(html)
 
 
-def check_list(report: Report) -> Any:
+def check_list(report: Report, only: Sequence[str] | None = None) -> Any:
     """The check list as a widget (or plain HTML); display it or make it a cell's last expression."""
-    return _html(check_list_html(report))
+    return _html(check_list_html(report, only))
+
+
+def html(text: str) -> Any:
+    """Any lesson HTML (a table from lesson_helpers) as a widget or plain HTML."""
+    return _html(text)
+
+
+def bars_chart(bars: Sequence[SizeBar], title: str) -> Any:
+    """A size chart of any bars (the lessons compare base images, stages, experiments)."""
+    return _html(size_chart_html(bars, title))
+
+
+def pull_time_slider(sizes: Mapping[str, int], mbps: float = 100.0) -> Any:
+    """Pull time of each compressed size at a bandwidth the learner picks (a slider); a table without widgets."""
+    from grader.lesson_helpers import pull_seconds, table_html
+
+    def table(rate: float) -> str:
+        rows = [(label, human_bytes(size), human_seconds(pull_seconds(size, rate))) for label, size in sizes.items()]
+        return table_html(("image", "compressed (what is pulled)", f"pull at {rate:g} Mbit/s"), rows, "ddw-pull")
+
+    widgets = ipywidgets_module()
+    if widgets is None:
+        return _html("".join(table(rate) for rate in (10, 100, 1000)))
+    slider = widgets.FloatLogSlider(value=mbps, base=10, min=0, max=4, step=0.05, description="Mbit/s",
+                                    readout_format=".0f", continuous_update=True,
+                                    layout=widgets.Layout(width="36em"))
+    out = widgets.HTML(value=table(mbps))
+
+    def redraw(change: dict[str, Any]) -> None:
+        out.value = table(float(change["new"]))
+
+    slider.observe(redraw, names="value")
+    return _with_fallback(widgets.VBox([slider, out]), lambda: "".join(table(rate) for rate in (10, 100, 1000)))
 
 
 def size_chart(report: Report, reference: Report | None = None, title: str | None = None) -> Any:
@@ -285,7 +337,8 @@ def layer_explorer(source: Report | ImageFacts | str, title: str | None = None) 
         files.value = largest_files_html(facts, int(change["new"]))
 
     picker.observe(show_layer, names="value")
-    return widgets.VBox([widgets.HTML(value=table), picker, files])
+    return _with_fallback(widgets.VBox([widgets.HTML(value=table), picker, files]),
+                          lambda: table + str(files.value))
 
 
 # ============================================================================================ grade panel
@@ -301,8 +354,9 @@ class GradePanel:
 
     def __init__(self, exercise: str, dockerfile: str | Path | None = None, dockerignore: str | Path | None = None,
                  *, config: Any = None, reference: Report | None = None, title: str | None = None,
-                 grade_function: GradeFunction | None = None) -> None:
+                 role: str = "lesson", grade_function: GradeFunction | None = None) -> None:
         self.exercise = exercise
+        self.role = role
         self.dockerfile = dockerfile
         self.dockerignore = dockerignore
         self.config = config
@@ -328,6 +382,16 @@ class GradePanel:
                                   w.HBox([self.button, self.bar, self.status]), self.log_box,
                                   self.chart, self.checks], layout=w.Layout(border="1px solid #d0d7de",
                                                                            padding="6px"))
+            _with_fallback(self.widget, lambda: f"<b>{escape(self.title)}</b>" + self.chart.value
+                           + self.checks.value)
+        self._handle: Any = None
+
+    def display(self) -> None:
+        """Show the panel; after each grade its display is updated, so saved notebooks keep the result."""
+        from IPython.display import display
+
+        if self._w is not None:
+            self._handle = display(self.widget, display_id=True)
 
     # -- progress
     def _progress(self, event: Any) -> None:
@@ -356,7 +420,9 @@ class GradePanel:
             self.status.value = "<i>building ...</i>"
         started = time.monotonic()
         try:
-            report = grade(self.exercise, self.dockerfile, self.dockerignore, config=self.config,
+            # Decided on every run: the learner may have added BuildKit-only syntax since the last one.
+            config = lesson_config(self.exercise, self.dockerfile, config=self.config, role=self.role)
+            report = grade(self.exercise, self.dockerfile, self.dockerignore, config=config,
                            progress=self._progress)
         finally:
             if self._w is not None:
@@ -374,6 +440,8 @@ class GradePanel:
         self.log.value = "<pre style='max-height:18em;overflow:auto'>" + escape("\n".join(self._log)) + "</pre>"
         self.chart.value = size_chart_html(size_bars(report, self.reference), f"Image size: {self.exercise}")
         self.checks.value = check_list_html(report)
+        if self._handle is not None:
+            self._handle.update(self.widget)  # refreshes the text/html fallback stored with the output
         return report
 
     def show_static(self) -> None:
@@ -389,18 +457,41 @@ class GradePanel:
                       + check_list_html(self.report)))
 
 
+def lesson_config(exercise: str, dockerfile: str | Path | None = None, *, config: Any = None,
+                  role: str = "lesson") -> Any:
+    """The GradeConfig the lessons grade with.
+
+    - Each `role` gets its own tag (docker-diet-workshop/<app>:<role>), so grading the reference does not
+      replace the learner's image, and the notebook does not fight `workshop grade` over one tag.
+    - A Dockerfile that needs no BuildKit syntax is built by the classic builder: its cache hands back an
+      unchanged image in well under a second, where BuildKit's `--load` re-exports a 1.2 GB naive image
+      (~40 s). A Dockerfile that uses cache mounts or heredocs keeps BuildKit.
+    """
+    from grader.api import GradeConfig
+    from grader.dockerfile import parse_dockerfile
+    from grader.paths import EXERCISES_DIR
+
+    config = config or GradeConfig()
+    if config.tag is None:
+        config = replace(config, tag=f"docker-diet-workshop/{exercise}:{role}")
+    if config.backend == "auto":
+        path = Path(dockerfile) if dockerfile else EXERCISES_DIR / exercise / "Dockerfile"
+        try:
+            needs_buildkit = bool(parse_dockerfile(path.read_text()).buildkit_features)
+        except Exception:  # noqa: BLE001 - the grader itself reports an unreadable Dockerfile
+            needs_buildkit = False
+        if not needs_buildkit:
+            config = replace(config, backend="classic")
+    return config
+
+
 def grade_panel(exercise: str, dockerfile: str | Path | None = None, dockerignore: str | Path | None = None,
                 *, config: Any = None, reference: Report | None = None, title: str | None = None,
-                role: str | None = None, run: bool = True) -> GradePanel:
-    """Show a grade panel and grade now. `role` ("reference", ...) gives the image its own tag, so grading the
-    reference does not replace the learner's image (and its build cache)."""
-    if role is not None:
-        from grader.api import GradeConfig
-
-        config = replace(config or GradeConfig(), tag=f"docker-diet-workshop/{exercise}:{role}")
-    panel = GradePanel(exercise, dockerfile, dockerignore, config=config, reference=reference, title=title)
-    if panel._w is not None:
-        _display(panel.widget)
+                role: str = "lesson", run: bool = True) -> GradePanel:
+    """Show a grade panel and grade now (see lesson_config for the tag and the builder)."""
+    panel = GradePanel(exercise, dockerfile, dockerignore, config=config, reference=reference, title=title,
+                       role=role)
+    panel.display()
     if run:
         panel.run()
         if panel._w is None:
@@ -409,10 +500,9 @@ def grade_panel(exercise: str, dockerfile: str | Path | None = None, dockerignor
 
 
 def grade_quietly(exercise: str, dockerfile: str | Path | None = None, dockerignore: str | Path | None = None,
-                  *, config: Any = None, role: str | None = None) -> Report:
-    """Grade without a panel (a notebook that only needs the numbers); `role` as in grade_panel."""
-    from grader.api import GradeConfig, grade
+                  *, config: Any = None, role: str = "lesson") -> Report:
+    """Grade without a panel, when a lesson only needs the numbers (same tags and builder as grade_panel)."""
+    from grader.api import grade
 
-    if role is not None:
-        config = replace(config or GradeConfig(), tag=f"docker-diet-workshop/{exercise}:{role}")
-    return grade(exercise, dockerfile, dockerignore, config=config)
+    return grade(exercise, dockerfile, dockerignore, config=lesson_config(exercise, dockerfile, config=config,
+                                                                           role=role))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 LESSONS: dict[str, str] = {
     "fat": "lessons/01-why-images-get-fat.ipynb",
-    "multi-stage": "lessons/02-multi-stage.ipynb",
+    "multi-stage": "lessons/02-multi-stage-node.ipynb",
     "python": "lessons/03-python-fastapi.ipynb",
     "combined": "lessons/04-combined.ipynb",
-    "principles": "lessons/05-key-principles.ipynb",
-    "mistakes": "lessons/06-common-mistakes.ipynb",
-    "numbers": "lessons/07-real-numbers.ipynb",
+    "principles": "lessons/05-principles-and-mistakes.ipynb",
+    "mistakes": "lessons/05-principles-and-mistakes.ipynb",
+    "numbers": "lessons/06-measuring.ipynb",
 }
 
 

@@ -7,7 +7,7 @@ from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 
 
-@check("builds", title="The Dockerfile builds", points=5, lesson=lesson("fat", "Build it"), needs=())
+@check("builds", title="The Dockerfile builds", points=5, lesson=lesson("multi-stage", "Your image, graded"), needs=())
 def builds(ev: Evidence) -> Outcome:
     """A gate: when the image does not build, every other check is skipped with the build's reason."""
     if ev.build is None:

@@ -18,8 +18,8 @@ def render(report: Report) -> str:
                            for c in report.checks)),
     })
     props = ET.SubElement(suite, "properties")
-    for name, value in (("score", report.score), ("max_score", report.max_score), ("percent", report.percent)):
-        ET.SubElement(props, "property", {"name": name, "value": str(value)})
+    for name, number in (("score", report.score), ("max_score", report.max_score), ("percent", report.percent)):
+        ET.SubElement(props, "property", {"name": name, "value": str(number)})
     if report.error is not None:
         case = ET.SubElement(suite, "testcase", {"classname": report.exercise, "name": "grade"})
         error = ET.SubElement(case, "error", {"type": report.error.kind, "message": report.error.message})

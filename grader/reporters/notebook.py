@@ -49,13 +49,13 @@ def show(report: Report) -> Any:
     """Display the report in a notebook: an ipywidgets HTML widget when installed, plain HTML otherwise."""
     html = render_html(report)
     try:
-        import ipywidgets
+        import ipywidgets  # type: ignore[import-untyped]
 
         return ipywidgets.HTML(value=html)
     except ImportError:
-        from IPython.display import HTML
+        from IPython.display import HTML  # type: ignore[attr-defined]
 
-        return HTML(html)
+        return HTML(html)  # type: ignore[no-untyped-call]
 
 
 def notebook_progress() -> ProgressCallback:
@@ -67,7 +67,7 @@ def notebook_progress() -> ProgressCallback:
         return lambda event: print(event.text)
     label = ipywidgets.Label(value="building ...")
     bar = ipywidgets.IntProgress(min=0, max=1, value=0)
-    display(ipywidgets.VBox([bar, label]))
+    display(ipywidgets.VBox([bar, label]))  # type: ignore[no-untyped-call]
 
     def update(event: BuildEvent) -> None:
         label.value = event.text[:160]

@@ -62,7 +62,10 @@ def print_report(report: Report, console: Console | None = None) -> None:
                 console.print(f"  {line}", markup=False, highlight=False)
     else:
         colour = "green" if report.passed else "yellow"
-        console.print(f"\n[bold {colour}]Score: {report.score:g}/{report.max_score:g} ({report.percent:g}%)[/]")
+        bonus = sum(c.points for c in report.checks if c.bonus)
+        extra = f" + {bonus:g} bonus" if bonus else ""
+        console.print(f"\n[bold {colour}]Score: {report.score - bonus:g}/{report.max_score:g}{extra} "
+                      f"({report.percent:g}%)[/]")
     _print_comparison(report, console)
 
 

@@ -54,9 +54,14 @@ def remove_test_images(client: docker.DockerClient, prefix: str = "docker-diet-w
             pass
 
 
-def grader_containers(client: docker.DockerClient) -> list[object]:
-    """Containers the grader started (its run and probe containers); must be empty after every grade."""
+def grader_containers(client: docker.DockerClient, image_id: str | None = None) -> list[object]:
+    """Containers the grader started (run and probe) for this image; must be empty after every grade.
+
+    Filtered by image when given, because other sessions may be grading on the same engine at the same time."""
     found: list[object] = []
     for role in ("run", "probe"):
-        found += client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}.role={role}"})
+        filters: dict[str, object] = {"label": f"{PROJECT_LABEL}.role={role}"}
+        if image_id:
+            filters["ancestor"] = image_id
+        found += client.containers.list(all=True, filters=filters)
     return found

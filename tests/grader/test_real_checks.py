@@ -81,9 +81,12 @@ CHECKS = ["builds", "size", "beats-article", "reduction", "non-root", "no-compil
           "layer-waste", "context-size"]
 
 
-def test_good_and_bad_images_were_graded(built: dict[str, Report]) -> None:
-    assert built["good"].error is None, built["good"].error
-    assert built["bad"].error is None, built["bad"].error
+def test_good_and_bad_images_were_graded_and_left_no_container(
+    built: dict[str, Report], docker_client: docker.DockerClient
+) -> None:
+    for report in built.values():
+        assert report.error is None, report.error
+        assert report.build is not None and grader_containers(docker_client, report.build.image_id) == []
 
 
 @pytest.mark.parametrize("check_id", CHECKS)
@@ -122,7 +125,7 @@ def test_a_build_failure_skips_everything_and_exits_2(tmp_path: Path, docker_cli
     assert any("before-failing" in line for line in report.error.log_tail)
     assert status(report, "builds") is Status.FAIL
     assert all(c.status is Status.SKIPPED for c in report.checks[1:])
-    assert grader_containers(docker_client) == []
+    assert docker_client.images.list(filters={"label": "io.docker-diet-workshop.role=graded", "dangling": True}) == []
 
 
 
@@ -144,6 +147,8 @@ def test_healthcheck_fails_with_a_clear_message(case: str, tmp_path: Path, docke
     try:
         report = grade("fastapi", dockerfile, config=GradeConfig(settings=SETTINGS, app_dir=tmp_path, baseline=False,
                                                                  tag=f"docker-diet-workshop/test-{case}:t"))
+        assert report.build is not None
+        assert grader_containers(docker_client, report.build.image_id) == []
     finally:
         remove_test_images(docker_client)
     check = next(c for c in report.checks if c.id == "healthcheck")
@@ -152,4 +157,3 @@ def test_healthcheck_fails_with_a_clear_message(case: str, tmp_path: Path, docke
     assert status(report, "size") is Status.FAIL  # health gates size
     if case == "exits-at-once":
         assert "config missing" in check.message
-    assert grader_containers(docker_client) == []

@@ -1,0 +1,101 @@
+"""The `course` and `grade-class` subcommands. Thin: they call grader.course and grader.classroom.
+
+grader/cli.py calls `register(subparsers)`; each handler returns an exit code: 0 done, 2 could not run
+(bad folder, no engine, missing extra), 130 interrupted (`grade-class` resumes where it stopped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.api import GradeConfig
+from grader.paths import EXERCISES
+
+EXIT_OK, EXIT_CANNOT, EXIT_INTERRUPTED = 0, 2, 130
+_DEFAULTS = GradeConfig()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `course init DIR` and `grade-class SUBMISSIONS_DIR` to the `workshop` command."""
+    from grader.classroom import default_jobs
+
+    course = subparsers.add_parser("course", help="Write an nbgrader course for the three exercises.")
+    actions = course.add_subparsers(dest="course_command", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="Write nbgrader_config.py and source/<exercise>/ into DIR.")
+    init.add_argument("directory", type=Path, metavar="DIR", help="The course folder (created if missing).")
+    init.add_argument("--exercise", action="append", choices=EXERCISES, dest="exercises",
+                      help="Only this exercise (repeat for several; default: all three).")
+    init.add_argument("--course-id", default="docker-diet-workshop", help="nbgrader's course id.")
+    init.add_argument("--force", action="store_true", help="Rewrite existing assignments (gradebook is kept).")
+    init.set_defaults(func=cmd_course_init)
+
+    p = subparsers.add_parser("grade-class", help="Grade every student's folder; resumes after an interruption.")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
+                   help="One folder per student, each holding <exercise>/Dockerfile (and .dockerignore).")
+    p.add_argument("--output", type=Path, help="Where grades go (default: SUBMISSIONS_DIR-grades beside it).")
+    p.add_argument("--jobs", "-j", type=int, default=default_jobs(),
+                   help=f"Builds at once on the one engine (default here: {default_jobs()}, from the cores).")
+    p.add_argument("--exercise", action="append", choices=EXERCISES, dest="exercises",
+                   help="Only this exercise (repeat for several; default: all three).")
+    p.add_argument("--fresh", action="store_true", help="Forget the state file and grade everything again.")
+    p.add_argument("--keep-images", action="store_true", help="Keep each submission's image after the run.")
+    p.add_argument("--build-timeout", type=float, default=_DEFAULTS.build_timeout_s, metavar="SECONDS",
+                   help=f"Stop one build after this long (default: {_DEFAULTS.build_timeout_s:.0f}).")
+    p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
+                   help="Build back end (default: buildx when the plugin works, else classic).")
+    p.set_defaults(func=cmd_grade_class)
+
+
+def cmd_course_init(args: argparse.Namespace) -> int:
+    from grader.course import CourseError, init_course
+
+    try:
+        folders = init_course(args.directory, tuple(args.exercises or EXERCISES), course_id=args.course_id,
+                              force=args.force)
+    except CourseError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT
+    for folder in folders:
+        print(f"Wrote {folder}")
+    print(f"Next, in {args.directory}:")
+    for folder in folders:
+        print(f"  nbgrader generate_assignment {folder.name}")
+    return EXIT_OK
+
+
+def cmd_grade_class(args: argparse.Namespace) -> int:
+    from grader.classroom import ClassResult, Outcome, grade_class
+    from grader.errors import NoEngine
+
+    if args.jobs < 1:
+        print("--jobs must be at least 1.", file=sys.stderr)
+        return EXIT_CANNOT
+    submissions: Path = args.submissions
+    output = args.output or submissions.resolve().parent / f"{submissions.resolve().name}-grades"
+
+    def progress(done: int, total: int, outcome: Outcome) -> None:
+        print(f"[{done}/{total}] {outcome.job.key}: {outcome.summary} ({outcome.seconds:.0f} s)", file=sys.stderr,
+              flush=True)
+
+    config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout)
+    try:
+        result: ClassResult = grade_class(submissions, output, jobs=args.jobs, config=config,
+                                          exercises=tuple(args.exercises or EXERCISES), fresh=args.fresh,
+                                          keep_images=args.keep_images, progress=progress)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CANNOT
+    except NoEngine as exc:
+        print(f"No Docker engine: {exc.message}", file=sys.stderr)
+        return EXIT_CANNOT
+    except KeyboardInterrupt:
+        print(f"Interrupted. Finished submissions are saved in {output}; run the same command again to grade "
+              f"only the rest.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    could_not = sum(1 for o in result.graded if o.report.get("error"))
+    print(f"Graded {len(result.graded)} submissions in {result.seconds:.0f} s ({result.resumed} already graded, "
+          f"{could_not} could not be graded). Wrote {output / 'grades.csv'}, {output / 'grades.json'} and "
+          f"{output / 'students'}/<student>.html.")
+    return EXIT_OK

@@ -1,0 +1,110 @@
+"""The registry holds the contract (ids, lessons, docs); reporters only read a Report."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+from factories import make_evidence
+
+from grader.checks.lessons import LESSONS
+from grader.errors import BuildFailed
+from grader.model import Report, Status
+from grader.registry import all_checks, evaluate
+from grader.reporters import REPORTERS, render
+from grader.reporters.json_report import schema, to_dict
+from grader.settings import load_settings
+
+#: The ids are a contract with notebooks, nbgrader cells and CI: changing one is a breaking change.
+CONTRACT = ["builds", "size", "beats-article", "reduction", "non-root", "no-compilers", "healthcheck",
+            "healthcheck-meaningful", "no-dev-dependencies", "no-caches", "no-junk", "no-secrets", "multi-stage",
+            "layer-waste", "context-size", "lint"]
+
+
+def test_registry_holds_exactly_the_contract_ids_in_report_order() -> None:
+    assert [spec.id for spec in all_checks()] == CONTRACT
+
+
+def test_every_check_has_a_title_an_explanation_and_a_known_lesson() -> None:
+    for spec in all_checks():
+        assert spec.title and len(spec.explanation) > 40, spec.id
+        assert spec.lesson.split("#")[0] in LESSONS.values(), spec.id
+
+
+def test_every_lesson_link_names_a_heading_of_its_notebook() -> None:
+    from grader.paths import REPO_ROOT
+
+    for spec in all_checks():
+        notebook, _, heading = spec.lesson.partition("#")
+        cells = json.loads((REPO_ROOT / notebook).read_text())["cells"]
+        headings = {line.lstrip("#").strip() for cell in cells if cell["cell_type"] == "markdown"
+                    for line in "".join(cell["source"]).splitlines() if line.startswith("#")}
+        assert heading in headings, (spec.id, spec.lesson)
+
+
+def test_every_exercise_grading_toml_loads_and_names_only_known_checks() -> None:
+    ids = set(CONTRACT)
+    for exercise in ("node-api", "fastapi", "combined"):
+        settings = load_settings(exercise)
+        assert set(settings.points) <= ids, exercise
+        assert settings.size_threshold_bytes < settings.size_band_bytes
+        assert settings.article.after_bytes < settings.article.before_bytes
+
+
+def test_every_registered_test_pair_exists() -> None:
+    from pathlib import Path
+
+    source = (Path(__file__).parent / "test_checks.py").read_text()
+    for check_id in CONTRACT:
+        name = check_id.replace("-", "_")
+        assert f"def test_{name}_passes" in source and f"def test_{name}_fails" in source, check_id
+
+
+def report() -> Report:
+    return Report(exercise="node-api", checks=evaluate(make_evidence()))
+
+
+def test_json_report_validates_against_its_schema() -> None:
+    data = to_dict(report())
+    jsonschema.validate(data, schema())
+    assert data["schema_version"] == 1 and data["exit_code"] == 0
+
+
+def test_json_for_a_failed_build_validates_and_keeps_the_error_apart() -> None:
+    error = BuildFailed("The build failed at line 3", step="RUN false", line=3, log_tail=("a", "b"))
+    data = to_dict(Report(exercise="node-api", checks=(), error=error))
+    jsonschema.validate(data, schema())
+    assert data["exit_code"] == 2 and data["error"]["kind"] == "build-failed" and data["error"]["line"] == 3
+
+
+def test_junit_has_one_testcase_per_check_with_points() -> None:
+    root = ET.fromstring(render(report(), "junit").split("\n", 1)[1])
+    cases = root.findall("./testsuite/testcase")
+    assert [c.get("name") for c in cases] == CONTRACT
+    points = cases[1].find("./properties/property[@name='points']")
+    assert points is not None and points.get("value") == "20.0"
+
+
+def test_table_and_html_render_every_check() -> None:
+    for fmt in ("table", "html"):
+        text = render(report(), fmt)
+        assert all(check_id in text for check_id in CONTRACT), fmt
+
+
+def test_unknown_format_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="json"):
+        render(report(), "yaml")
+
+
+def test_skipped_checks_do_not_count_toward_the_maximum() -> None:
+    full = Report(exercise="node-api", checks=evaluate(make_evidence()))
+    rep = Report(exercise="node-api", checks=evaluate(make_evidence(baseline=None)))
+    reduction = next(c for c in rep.checks if c.id == "reduction")
+    assert reduction.status is Status.SKIPPED and rep.max_score == full.max_score - reduction.max_points
+
+
+def test_reporters_mapping_is_the_single_source_of_formats() -> None:
+    assert set(REPORTERS) == {"table", "json", "junit", "html"}
+    assert json.loads(render(report(), "json"))["exercise"] == "node-api"

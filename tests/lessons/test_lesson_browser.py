@@ -1,0 +1,172 @@
+"""A real browser: JupyterLab on 127.0.0.1, Debian's headless chromium driven by Playwright, lessons run in it.
+
+Nothing is downloaded: the browser is /usr/bin/chromium (`apt-get install chromium`), Playwright's own browser
+download is never used, and chromium's background networking is switched off. The only address used is the
+loopback. Screenshots go to test-artifacts/screenshots/ (CI keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+from grader.paths import LESSONS_DIR
+from lesson_support import artifacts_dir
+
+CHROMIUM = os.environ.get("WORKSHOP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RUN_TIMEOUT_MS = int(os.environ.get("WORKSHOP_BROWSER_TIMEOUT_S", "1500")) * 1000
+
+
+@dataclass(frozen=True)
+class Lab:
+    url: str
+    token: str
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _write_settings(folder: Path) -> None:
+    """Render every cell (no windowing, so outputs below the fold exist in the page) and never fetch news."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                            "checkForUpdates": False},
+    }
+    for relative, values in settings.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab started by this test on 127.0.0.1 with a token, stopped (by its pid) afterwards."""
+    pytest.importorskip("jupyterlab", reason="the lab extra is not installed")  # CI installs it
+    home = tmp_path_factory.mktemp("lab")
+    _write_settings(home / "user-settings")
+    port, token = _free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={LESSONS_DIR}", f"--LabApp.user_settings_dir={home / 'user-settings'}",
+               f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+               "--LabApp.news_url=", "--ServerApp.open_browser=False"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (artifacts_dir("browser") / "jupyterlab.log").open("w")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"JupyterLab did not start; see {log.name}", pytrace=False)
+            time.sleep(0.5)
+        yield Lab(url, token)
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (never "
+                                         "`playwright install`: the browser is Debian's chromium)")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"No chromium at {CHROMIUM}: apt-get install -y chromium", pytrace=False)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _run_all_cells(page: object, lab: Lab, name: str) -> None:
+    page.goto(lab.notebook_url(name))  # type: ignore[attr-defined]
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"  # type: ignore
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                           " === 'idle'", timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")  # type: ignore
+    # Done when no input prompt shows [*] (running) or is still empty after the run started.
+    page.wait_for_function("""() => {
+        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+    }""", timeout=RUN_TIMEOUT_MS)
+
+
+def _errors_in_page(page: object) -> list[str]:
+    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()  # type: ignore
+
+
+@pytest.mark.docker
+def test_lesson_02_renders_check_table_and_size_chart(lab: Lab, browser_context: object,
+                                                       docker_client: docker.DockerClient) -> None:
+    page = browser_context.new_page()  # type: ignore[attr-defined]
+    shots = artifacts_dir("screenshots")
+    _run_all_cells(page, lab, "02-multi-stage-node.ipynb")
+    assert not [e for e in _errors_in_page(page) if "Traceback" in e]
+    tables = page.locator(".jupyter-widgets .ddw-check-table")
+    charts = page.locator(".jupyter-widgets .ddw-size-chart")
+    assert tables.count() >= 3, "the learner's, the reference's and the article pattern's check tables"
+    assert charts.count() >= 3
+    assert page.locator(".jupyter-widgets .ddw-bar-reference").count() >= 1
+    assert page.locator(".jupyter-widgets .ddw-total").first.inner_text().startswith("Total:")
+    charts.last.scroll_into_view_if_needed()
+    charts.last.screenshot(path=str(shots / "lesson-02-size-chart.png"))
+    tables.nth(1).screenshot(path=str(shots / "lesson-02-reference-checks.png"))
+    page.locator(".jp-Cell", has=tables.first).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "lesson-02.png"))
+    page.close()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name, selector", [("01-why-images-get-fat.ipynb", ".ddw-layers"),
+                                            ("06-measuring.ipynb", ".ddw-pull")])
+def test_lessons_01_and_06_render_their_widgets(name: str, selector: str, lab: Lab, browser_context: object,
+                                                docker_client: docker.DockerClient) -> None:
+    page = browser_context.new_page()  # type: ignore[attr-defined]
+    _run_all_cells(page, lab, name)
+    assert not [e for e in _errors_in_page(page) if "Traceback" in e]
+    widget = page.locator(f".jupyter-widgets {selector}").first
+    widget.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir("screenshots") / f"lesson-{name[:2]}.png"))
+    page.close()
