@@ -9,17 +9,18 @@ from grader.paths import PROJECT_LABEL
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-#: app -> (working directory in the naive image, command, needs the network to fetch test-only packages)
+#: suite -> (app, working directory in its naive image, command, needs the network to fetch test-only packages)
 APP_TEST_COMMANDS = {
-    "node-api": ("/app", "npm test", False),
-    "combined": ("/app/backend", "npm test", False),
-    "fastapi": ("/app", "pip install -q --no-cache-dir -r requirements-dev.txt && python -m pytest -q tests", True),
+    "node-api": ("node-api", "/app", "npm test", False),
+    "combined-backend": ("combined", "/app/backend", "npm test", False),
+    "combined-frontend": ("combined", "/app/frontend", "npm test", False),
+    "fastapi": ("fastapi", "/app", "pip install -q --no-cache-dir -r requirements-dev.txt && python -m pytest -q tests", True),
 }
 
 
-@pytest.mark.parametrize("app", sorted(APP_TEST_COMMANDS))
-def test_app_own_test_suite_passes(docker_client: docker.DockerClient, app_images, app: str) -> None:
-    workdir, command, needs_network = APP_TEST_COMMANDS[app]
+@pytest.mark.parametrize("suite", sorted(APP_TEST_COMMANDS))
+def test_app_own_test_suite_passes(docker_client: docker.DockerClient, app_images, suite: str) -> None:
+    app, workdir, command, needs_network = APP_TEST_COMMANDS[suite]
     container = docker_client.containers.run(
         app_images[(app, "naive")].tag,
         ["sh", "-c", command],
@@ -33,4 +34,4 @@ def test_app_own_test_suite_passes(docker_client: docker.DockerClient, app_image
         output = container.logs().decode(errors="replace")
     finally:
         container.remove(force=True)
-    assert result["StatusCode"] == 0, f"{app}: `{command}` failed:\n{output[-3000:]}"
+    assert result["StatusCode"] == 0, f"{suite}: `{command}` failed:\n{output[-3000:]}"
