@@ -4,7 +4,9 @@
 
 Prints one table: our first inspection + checks (overlay2 walk, and streaming `docker save`), the health wait,
 the total time beyond the build, and dive (`--ci` with an explicit `--ci-config`) and container-structure-test
-(a metadata and file-existence config) on the same image, with our time as a ratio of theirs.
+(a metadata and file-existence config) on the same image, with our time as a ratio of theirs. The two
+`docker save` readers (ours streaming, dive) are timed twice each and the best kept: the engine's export is the
+floor for both, and it varies with whatever else the engine is doing.
 
 Targets (issue 3): first inspection of the naive node image <= 0.2x dive on a local engine (<= 1.0x when it must
 stream the saved image), while computing a superset; total beyond the build < 5 s for a solution image; an
@@ -34,6 +36,7 @@ from grader.registry import Evidence, evaluate  # noqa: E402
 from grader.run import RunLimits, run_image  # noqa: E402
 from grader.settings import load_settings  # noqa: E402
 
+REPEATS = 2
 DIVE_CONFIG = """rules:
   lowestEfficiency: 0.9
   highestWastedBytes: 20MB
@@ -98,10 +101,13 @@ def measure(name: str, exercise: str, dockerfile: Path, workdir: Path) -> Row:
                       app=read_app_facts(APPS_DIR / exercise), baseline=report.baseline))
     overlay_s = time.perf_counter() - start
 
-    clear_caches(disk=True)
-    start = time.perf_counter()
-    inspect_image(api, image, base_image=info.final_base, source="save", use_disk_cache=False)
-    save_s = time.perf_counter() - start
+    save_runs = []
+    for _ in range(REPEATS):  # `docker save` is engine-bound and noisy on a shared machine: best of REPEATS
+        clear_caches(disk=True)
+        start = time.perf_counter()
+        inspect_image(api, image, base_image=info.final_base, source="save", use_disk_cache=False)
+        save_runs.append(time.perf_counter() - start)
+    save_s = min(save_runs)
 
     run = run_image(api, facts, RunLimits(health_timeout_s=settings.health_timeout_s))
     beyond_build = overlay_s + run.seconds
@@ -111,7 +117,8 @@ def measure(name: str, exercise: str, dockerfile: Path, workdir: Path) -> Row:
 
     (workdir / "dive.yaml").write_text(DIVE_CONFIG)
     (workdir / "cst.yaml").write_text(CST_CONFIG)
-    dive_s = _time(["dive", "--ci", "--ci-config", str(workdir / "dive.yaml"), image])
+    dive_runs = [_time(["dive", "--ci", "--ci-config", str(workdir / "dive.yaml"), image]) for _ in range(REPEATS)]
+    dive_s = min((t for t in dive_runs if t is not None), default=None)
     cst_s = _time(["container-structure-test", "test", "--image", image, "--config", str(workdir / "cst.yaml")])
     return Row(name, facts.size_bytes / 1e6, len(facts.merged), overlay_s, save_s, run.seconds, beyond_build,
                regrade_s, dive_s, cst_s)

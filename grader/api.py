@@ -25,7 +25,7 @@ from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.errors import DockerfileError, GradeError, NoEngine
 from grader.inspect import compressed_estimate, inspect_image
 from grader.lint import lint_dockerfile
-from grader.model import BaselineFacts, BuildFacts, Comparison, ImageFacts, Report, RunFacts
+from grader.model import BaselineFacts, BuildFacts, CheckResult, Comparison, ImageFacts, Report, RunFacts
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 from grader.registry import Evidence, evaluate
 from grader.run import RunLimits, run_image
@@ -72,8 +72,11 @@ def _read_dockerfile(exercise: str, dockerfile: str | Path | None) -> tuple[Path
 
 
 def _read_dockerignore(dockerfile: Path, dockerignore: str | Path | None) -> str | None:
-    """The explicit file, else the .dockerignore beside the Dockerfile, else none."""
-    path = Path(dockerignore) if dockerignore else dockerfile.parent / ".dockerignore"
+    """The explicit file, else `<Dockerfile>.dockerignore` (BuildKit's per-Dockerfile ignore file), else the
+    .dockerignore beside the Dockerfile, else none."""
+    specific = dockerfile.parent / f"{dockerfile.name}.dockerignore"
+    shared = dockerfile.parent / ".dockerignore"
+    path = Path(dockerignore) if dockerignore else specific if specific.is_file() else shared
     if dockerignore and not path.is_file():
         raise DockerfileError(f"No .dockerignore at {path}.")
     return path.read_text() if path.is_file() else None
@@ -109,7 +112,7 @@ def _baseline(api: docker.APIClient, exercise: str, builder: Builder, config: Gr
               progress: ProgressCallback | None) -> BaselineFacts | None:
     """The naive baseline; if it cannot be built, `reduction` is skipped rather than the whole grade lost."""
     if not config.baseline:
-        return cached_baseline(api, exercise)
+        return cached_baseline(api, exercise, app_dir=config.app_dir)
     try:
         return ensure_baseline(api, exercise, builder, progress=progress, dockerfile=config.baseline_dockerfile,
                                app_dir=config.app_dir)
@@ -120,14 +123,15 @@ def _baseline(api: docker.APIClient, exercise: str, builder: Builder, config: Gr
 BUILD_TIMES = STATE_DIR / "build-times.json"
 
 
-def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tuple[float, float | None]:
-    """The first build of this Dockerfile is its cold time; later ones are warm (remembered on disk)."""
+def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tuple[float | None, float | None]:
+    """A build that reused no cached step is this Dockerfile's cold time (remembered on disk); one that reused
+    some is a warm time. Cold stays unknown until such a build happens (`--no-cache` makes one)."""
     key = f"{exercise}:{hashlib.sha256(dockerfile_text.encode()).hexdigest()[:16]}"
     try:
         times = json.loads(BUILD_TIMES.read_text())
     except (OSError, ValueError):
         times = {}
-    if key not in times:
+    if build.cached_steps == 0:
         times[key] = build.seconds
         try:
             BUILD_TIMES.parent.mkdir(parents=True, exist_ok=True)
@@ -135,11 +139,11 @@ def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tu
         except OSError:
             pass
         return build.seconds, None
-    return float(times[key]), build.seconds
+    return (float(times[key]) if key in times else None), build.seconds
 
 
 def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, build: BuildFacts | None,
-                baseline: BaselineFacts | None, cold_warm: tuple[float, float | None]) -> Comparison:
+                baseline: BaselineFacts | None, cold_warm: tuple[float | None, float | None]) -> Comparison:
     compressed = compressed_estimate(facts) if facts else None
     current = facts.size_bytes if facts else None
     reduction = (100.0 * (baseline.size_bytes - current) / baseline.size_bytes
@@ -152,6 +156,15 @@ def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, build: Bui
         pull_seconds_estimate=round(compressed * 8 / (settings.bandwidth_mbps * 1e6), 1) if compressed else None,
         bandwidth_mbps=settings.bandwidth_mbps,
     )
+
+
+def _gate_only(
+    settings: ExerciseSettings | None, info: DockerfileInfo | None, error: GradeError
+) -> tuple[CheckResult, ...]:
+    """The checks of a report that could not be graded: `builds` failed with the reason, the rest skipped."""
+    if settings is None or info is None:
+        return ()
+    return evaluate(Evidence(settings=settings, dockerfile=info, build_error=error.message))
 
 
 def grade(
@@ -195,10 +208,13 @@ def grade(
         mark = time.monotonic()
         baseline = _baseline(api, exercise, builder, config, progress)
         timings["baseline"] = round(time.monotonic() - mark, 3)
+    except docker.errors.DockerException as exc:  # the engine failed under us (restarted, image removed, ...)
+        error = GradeError(f"The Docker engine reported an error while grading: {exc}. Run the command again; "
+                           "if it repeats, `workshop doctor` checks the engine.")
+        return Report(exercise=exercise, checks=_gate_only(settings, info, error), error=error, timings=timings,
+                      build=build)
     except GradeError as error:
-        checks = (evaluate(Evidence(settings=settings, dockerfile=info, build_error=error.message))
-                  if settings and info else ())
-        return Report(exercise=exercise, checks=checks, error=error, timings=timings)
+        return Report(exercise=exercise, checks=_gate_only(settings, info, error), error=error, timings=timings)
     mark = time.monotonic()
     lint = lint_dockerfile(info) if config.lint else None
     app_dir = config.app_dir or APPS_DIR / exercise
@@ -211,5 +227,5 @@ def grade(
         exercise=exercise, checks=checks, build=build, image_size_bytes=facts.size_bytes,
         compressed_bytes_estimate=compressed_estimate(facts), base_image=info.final_base,
         comparison=_comparison(settings, facts, build, baseline, _cold_and_warm(exercise, info.text, build)),
-        baseline=baseline, timings=timings,
+        baseline=baseline, run=run, timings=timings,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -44,16 +45,33 @@ def starting_dockerfile(exercise: str) -> str:
     return path.read_text()
 
 
+def context_fingerprint(app_dir: Path) -> str:
+    """Files and bytes of the app folder: the naive build sends all of it (node_modules included, if present),
+    so the baseline is rebuilt when that changes, and the naive Dockerfile then scores a 0% reduction."""
+    count = total = 0
+    for root, _dirs, files in os.walk(app_dir):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            count += 1
+    return f"{count}:{total}"
+
+
 def _cache_file(exercise: str) -> Path:
     return BASELINE_DIR / f"{exercise}.json"
 
 
-def cached_baseline(api: docker.APIClient, exercise: str, text: str | None = None) -> BaselineFacts | None:
-    """The remembered baseline when its Dockerfile is unchanged and its image still exists."""
+def cached_baseline(api: docker.APIClient, exercise: str, text: str | None = None,
+                    app_dir: Path | None = None) -> BaselineFacts | None:
+    """The remembered baseline when its Dockerfile and app are unchanged and its image still exists."""
     try:
         data = json.loads(_cache_file(exercise).read_text())
         text = text if text is not None else starting_dockerfile(exercise)
         if data["dockerfile_sha256"] != hashlib.sha256(text.encode()).hexdigest():
+            return None
+        if data.get("context") != context_fingerprint(app_dir or APPS_DIR / exercise.split("-custom-")[0]):
             return None
         api.inspect_image(data["image_id"])  # type: ignore[no-untyped-call]
         return BaselineFacts(data["image_id"], int(data["size_bytes"]), float(data["build_seconds"]))
@@ -70,11 +88,13 @@ def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, t
     text = dockerfile.read_text() if dockerfile else starting_dockerfile(exercise)
     if dockerfile is not None:  # a custom baseline never replaces the exercise's own
         exercise = f"{exercise}-custom-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
-    cached = cached_baseline(api, exercise, text)
+    app_dir = app_dir or APPS_DIR / exercise.split("-custom-")[0]
+    cached = cached_baseline(api, exercise, text, app_dir)
     if cached is not None:
         return cached
     info = parse_dockerfile(text)
-    context = assemble_context(app_dir or APPS_DIR / exercise, text, None)
+    fingerprint = context_fingerprint(app_dir)
+    context = assemble_context(app_dir, text, None)
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "naive", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, info, baseline_tag(exercise), labels, timeout_s=timeout_s,
                                        progress=progress))
@@ -83,6 +103,6 @@ def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, t
     BASELINE_DIR.mkdir(parents=True, exist_ok=True)
     _cache_file(exercise).write_text(json.dumps({
         "dockerfile_sha256": hashlib.sha256(text.encode()).hexdigest(), "image_id": facts.image_id,
-        "size_bytes": facts.size_bytes, "build_seconds": facts.build_seconds,
+        "size_bytes": facts.size_bytes, "build_seconds": facts.build_seconds, "context": fingerprint,
     }))
     return facts

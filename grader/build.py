@@ -57,7 +57,6 @@ class BuildRequest:
     nocache: bool = False
     timeout_s: float = 600.0
     progress: ProgressCallback | None = None
-    dockerfile_label: str = "Dockerfile"
     build_args: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,6 +88,7 @@ def _tag_id(api: docker.APIClient, tag: str) -> str | None:
 
 
 def _failure(request: BuildRequest, instruction: Instruction | None, error: str, tail: list[str]) -> BuildFailed:
+    tail = [line for line in tail if line.strip()]
     where = f"line {instruction.line}: `{instruction.text[:120]}`" if instruction else "an unknown step"
     return BuildFailed(
         f"The build failed at {where}. {error.strip()}",
@@ -171,13 +171,17 @@ class ClassicBuilder:
         worker.start()
         worker.join(request.timeout_s)
         if worker.is_alive():
-            running = state["running"]
-            if running:
-                try:
-                    self.api.kill(running)
-                except docker.errors.APIError:
-                    pass
-            worker.join(30)
+            # Stop the step that is running (or about to run): the classic builder then fails the build, and
+            # forcerm removes its container. Keep trying for 30 s in case the step's container is not up yet.
+            deadline = time.monotonic() + 30
+            while worker.is_alive() and time.monotonic() < deadline:
+                running = state["running"]
+                if running:
+                    try:
+                        self.api.kill(running)
+                    except docker.errors.APIError:
+                        pass
+                worker.join(0.5)
             for image_id in reversed(created):
                 _remove_quietly(self.api, image_id)
             raise BuildTimeout(

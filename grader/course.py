@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import GradeConfig, grade
-from grader.build import BuildEvent
+from grader.build import BuildEvent, ProgressCallback
 from grader.exercises import starter_dockerfile
 from grader.model import Report, Status
 from grader.paths import APPS_DIR, EXERCISES
@@ -70,6 +70,8 @@ class CheckNotPassed(AssertionError):
 
 
 _REPORTS: dict[tuple[str, ...], Report] = {}
+#: "Could not grade" kinds that say nothing about the submission (no engine; the engine failed under us).
+RETRY_KINDS = frozenset({"no-engine", "error"})
 
 
 def _digest(path: Path) -> str:
@@ -84,7 +86,7 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _step_printer() -> Any:
+def _step_printer() -> ProgressCallback:
     """Build progress for a notebook: one stdout line per build step, no widgets (nothing can hang)."""
     seen: set[tuple[int | None, int | None]] = set()
 
@@ -111,7 +113,8 @@ def grade_submission(exercise: str, folder: str | Path | None = None, *, verbose
     after an edit grades again and re-running it without one costs nothing."""
     where = Path(folder) if folder is not None else Path.cwd()
     dockerfile, dockerignore = where / "Dockerfile", where / ".dockerignore"
-    key = (exercise, str(where.resolve()), _digest(dockerfile), _digest(dockerignore))
+    key = (exercise, str(where.resolve()), _digest(dockerfile), _digest(dockerignore),
+           _digest(where / "Dockerfile.dockerignore"))
     if key in _REPORTS:
         return _REPORTS[key]
     if verbose:
@@ -120,7 +123,8 @@ def grade_submission(exercise: str, folder: str | Path | None = None, *, verbose
     with _quiet():
         report = grade(exercise, dockerfile, dockerignore if dockerignore.is_file() else None,
                        config=submission_config(exercise, where), progress=_step_printer() if verbose else None)
-    _REPORTS[key] = report
+    if report.error is None or report.error.kind not in RETRY_KINDS:
+        _REPORTS[key] = report  # a missing engine is not the learner's answer: the next run tries again
     if verbose:
         done = (f"{report.score:g}/{report.max_score:g} points ({report.percent:g}%)" if report.graded
                 else f"could not grade ({report.error.kind})" if report.error else "")
@@ -134,7 +138,7 @@ def show_report(report: Report) -> Any:
 
     from grader.reporters.notebook import render_html
 
-    return HTML(render_html(report))
+    return HTML(render_html(report))  # type: ignore[no-untyped-call]
 
 
 def show_dockerfile(folder: str | Path | None = None) -> None:
@@ -162,11 +166,9 @@ def expect(report: Report, check_id: str, points: float) -> float:
         reason = (f"could not grade ({report.error.kind}): {report.error.message}" if report.error
                   else f"the report has no check {check_id!r}")
         raise CheckNotPassed(f"{check_id}: {reason}")
-    if result.status is Status.PASS and result.max_points == 0:
-        return float(points)
-    earned = points * result.points / result.max_points if result.max_points else 0.0
     if result.status is Status.PASS:
         return float(points)
+    earned = points * result.points / result.max_points if result.max_points else 0.0
     if earned > 0:
         print(f"{check_id}: partial credit. {result.message}" + (f" Next: {result.hint}" if result.hint else ""))
         return round(earned, 2)
@@ -316,6 +318,10 @@ def init_course(directory: Path, exercises: tuple[str, ...] = EXERCISES, *, cour
     if existing and not force:
         raise CourseError(f"{existing[0]} already exists. Pick an empty folder, or pass --force to rewrite the "
                           f"assignments (the gradebook, submissions and feedback are kept).")
+    missing = [APPS_DIR / name for name in exercises if not (APPS_DIR / name).is_dir()]
+    if missing:
+        raise CourseError(f"The app {missing[0]} is missing: `workshop course init` copies the apps from a clone of "
+                          f"the workshop repository (git clone, then pip install -e '.[course]').")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "nbgrader_config.py").write_text(nbgrader_config(exercises, course_id))
     written = []

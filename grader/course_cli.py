@@ -40,12 +40,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--exercise", action="append", choices=EXERCISES, dest="exercises",
                    help="Only this exercise (repeat for several; default: all three).")
     p.add_argument("--fresh", action="store_true", help="Forget the state file and grade everything again.")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="Grade again the submissions that could not be graded (after fixing the machine).")
     p.add_argument("--keep-images", action="store_true", help="Keep each submission's image after the run.")
     p.add_argument("--build-timeout", type=float, default=_DEFAULTS.build_timeout_s, metavar="SECONDS",
                    help=f"Stop one build after this long (default: {_DEFAULTS.build_timeout_s:.0f}).")
     p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
                    help="Build back end (default: buildx when the plugin works, else classic).")
     p.set_defaults(func=cmd_grade_class)
+
+    p = subparsers.add_parser("classroom-results",
+                              help="Turn `workshop grade --all --format json` output into GitHub Classroom's format.")
+    p.add_argument("report", type=Path, metavar="REPORT_JSON", help="The JSON report (one exercise or a list).")
+    p.add_argument("--format", choices=("base64", "json", "markdown"), default="base64",
+                   help="base64 for the autograding reporter's <RUNNER>_RESULTS variable (default), json to read, "
+                        "markdown for $GITHUB_STEP_SUMMARY.")
+    p.set_defaults(func=cmd_classroom_results)
 
 
 def cmd_course_init(args: argparse.Namespace) -> int:
@@ -83,12 +93,12 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
     try:
         result: ClassResult = grade_class(submissions, output, jobs=args.jobs, config=config,
                                           exercises=tuple(args.exercises or EXERCISES), fresh=args.fresh,
-                                          keep_images=args.keep_images, progress=progress)
+                                          retry_errors=args.retry_errors, keep_images=args.keep_images, progress=progress)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CANNOT
     except NoEngine as exc:
-        print(f"No Docker engine: {exc.message}", file=sys.stderr)
+        print(exc.message, file=sys.stderr)
         return EXIT_CANNOT
     except KeyboardInterrupt:
         print(f"Interrupted. Finished submissions are saved in {output}; run the same command again to grade "
@@ -98,4 +108,26 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
     print(f"Graded {len(result.graded)} submissions in {result.seconds:.0f} s ({result.resumed} already graded, "
           f"{could_not} could not be graded). Wrote {output / 'grades.csv'}, {output / 'grades.json'} and "
           f"{output / 'students'}/<student>.html.")
+    return EXIT_OK
+
+
+def cmd_classroom_results(args: argparse.Namespace) -> int:
+    import base64
+    import json
+
+    from grader.classroom import classroom_results, markdown_summary
+
+    try:
+        data = json.loads(args.report.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"Cannot read {args.report} ({exc}). Write it with `workshop grade --all --format json --output "
+              f"{args.report}`.", file=sys.stderr)
+        return EXIT_CANNOT
+    results = classroom_results(data if isinstance(data, list) else [data])
+    if args.format == "markdown":
+        print(markdown_summary(results), end="")
+    elif args.format == "json":
+        print(json.dumps(results, indent=2))
+    else:
+        print(base64.b64encode(json.dumps(results).encode()).decode())
     return EXIT_OK

@@ -156,6 +156,11 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return result
 
 
+def _substitute(value: str, args: dict[str, str]) -> str:
+    """`node:${NODE_VERSION}` with the ARG defaults declared before the first FROM (as the builder does)."""
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: args.get(m.group(1), m.group(0)), value)
+
+
 def parse_dockerfile(text: str) -> DockerfileInfo:
     """Parse `text`; raise DockerfileError naming the line for anything the engine would reject."""
     if not text.strip():
@@ -170,6 +175,7 @@ def parse_dockerfile(text: str) -> DockerfileInfo:
             base, name, line = header
             stages.append(Stage(len(stages), base, name, line, tuple(current)))
 
+    global_args: dict[str, str] = {}
     for line, logical in _logical_lines(text):
         keyword, _, rest = logical.partition(" ")
         keyword = keyword.upper()
@@ -195,11 +201,13 @@ def parse_dockerfile(text: str) -> DockerfileInfo:
             if not words:
                 raise DockerfileError(f"Line {line}: FROM needs an image, e.g. `FROM node:20-slim`.", line=line)
             name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
-            header = (words[0], name, line)
+            header = (_substitute(words[0], global_args), name, line)
             current = []
             continue
         if header is None:
             if keyword == "ARG":
+                name, _, default = rest.partition("=")
+                global_args[name.strip()] = default.strip().strip('"\'')
                 continue
             raise DockerfileError(
                 f"Line {line}: `{keyword}` comes before any FROM. A Dockerfile starts with FROM (ARG may precede it).",

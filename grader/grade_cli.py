@@ -60,13 +60,18 @@ def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
         yield None
         return
     from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
-    with console.status("Building ...") as status:
+    columns = (SpinnerColumn(), BarColumn(bar_width=20), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Building ...", total=None)
 
         def update(event: BuildEvent) -> None:
-            prefix = f"[{event.step}/{event.total}] " if event.step and event.total else ""
-            status.update(f"Building {prefix}{event.text[:100]}")
+            """Classic builds know their step count (a bar); BuildKit's lines only move the spinner."""
+            if event.step and event.total:
+                bar.update(task, total=event.total, completed=event.step - 1)
+            bar.update(task, description=escape(event.text[:100]))
 
         yield update
 
@@ -74,6 +79,10 @@ def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
 def _emit(reports: Sequence[Report], fmt: str, output: Path | None) -> None:
     if fmt == "json" and len(reports) > 1:
         text = json.dumps([to_dict(r) for r in reports], indent=2)
+    elif fmt == "junit":
+        from grader.reporters.junit import render_all
+
+        text = render_all(list(reports))
     elif fmt == "table" and output is None:
         from grader.reporters.terminal import print_report
 
@@ -136,7 +145,8 @@ def checks_markdown() -> str:
     lines = ["| id | what it checks | points | lesson |", "| --- | --- | --- | --- |"]
     for spec in all_checks():
         points = f"+{spec.points:g} bonus" if spec.bonus else (f"{spec.points:g}" if spec.points else "advisory")
-        lines.append(f"| `{spec.id}` | {spec.title} | {points} | [{spec.lesson.split('#')[1]}]({spec.lesson}) |")
+        notebook, _, heading = spec.lesson.partition("#")
+        lines.append(f"| `{spec.id}` | {spec.title} | {points} | `{notebook}`, \"{heading}\" |")
     return "\n".join(lines)
 
 

@@ -224,6 +224,7 @@ class Report:
     base_image: str | None = None
     comparison: Comparison | None = None
     baseline: BaselineFacts | None = None
+    run: RunFacts | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
 
     @property

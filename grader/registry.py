@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from grader.dockerfile import DockerfileInfo
 from grader.model import (
     AppFacts,
     BaselineFacts,
@@ -20,7 +21,6 @@ from grader.model import (
     RunFacts,
     Status,
 )
-from grader.dockerfile import DockerfileInfo
 from grader.settings import ExerciseSettings
 
 

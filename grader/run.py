@@ -45,10 +45,18 @@ class RunLimits:
     probe_timeout_s: float = 15.0
 
 
+def _path_dirs(image: ImageFacts) -> tuple[str, ...]:
+    """The image's PATH (ENV PATH=...), else the usual one; relative to the root like merged paths."""
+    for item in image.env:
+        if item.startswith("PATH="):
+            return tuple(d.strip("/") for d in item[5:].split(":") if d.strip("/"))
+    return _PATH_DIRS
+
+
 def find_waiter(image: ImageFacts) -> tuple[str, ...] | None:
     """A command that only waits, built from a program present in the image's PATH directories."""
     for waiter in WAITERS:
-        for directory in _PATH_DIRS:
+        for directory in _path_dirs(image):
             if f"{directory}/{waiter[0]}" in image.merged:
                 return (f"/{directory}/{waiter[0]}", *waiter[1:])
     return None

@@ -34,7 +34,9 @@ class ExerciseSettings:
     health_timeout_s: float = 60.0
     memory_limit_bytes: int = 512 * 1024 * 1024
     bandwidth_mbps: float = 100.0
-    article: ArticleNumbers = field(default_factory=lambda: ArticleNumbers(before_bytes=1200 * MB, after_bytes=180 * MB))
+    article: ArticleNumbers = field(
+        default_factory=lambda: ArticleNumbers(before_bytes=1200 * MB, after_bytes=180 * MB)
+    )
     article_sections: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -8,7 +8,8 @@ def human_bytes(size: float) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if abs(size) >= scale:
             value = size / scale
-            return f"{value:.2f} {unit}" if value < 10 else f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+            digits = 2 if value < 10 else 0 if value >= 100 else 1
+            return f"{value:.{digits}f} {unit}"
     return f"{int(size)} B"
 
 

@@ -28,14 +28,26 @@ _STATUS_MARK = {Status.PASS: ("&#10004;", _GREEN), Status.FAIL: ("&#10008;", _RE
                 Status.ERROR: ("!", _PURPLE), Status.SKIPPED: ("&ndash;", _AMBER)}
 LOG_LINES = 400  # lines the collapsible log keeps
 
+#: Table styling for outputs that JupyterLab's own HTML styles do not reach (widget HTML, plain viewers).
+TABLE_STYLE = ("<style>.ddw-table,.ddw-check-table,.ddw-layer-table,.ddw-pull,.ddw-quick-wins"
+               "{border-collapse:collapse;margin:4px 0;font-size:90%}"
+               ".ddw-table td,.ddw-table th,.ddw-check-table td,.ddw-check-table th,.ddw-layer-table td,"
+               ".ddw-layer-table th,.ddw-pull td,.ddw-pull th,.ddw-quick-wins td,.ddw-quick-wins th"
+               "{padding:3px 8px;border-bottom:1px solid #d0d7de;vertical-align:top;text-align:left}"
+               ".ddw-table th,.ddw-check-table th,.ddw-layer-table th,.ddw-pull th,.ddw-quick-wins th"
+               "{background:#f6f8fa}"
+               ".ddw-check-list,.ddw-layers,.ddw-layer-files,.ddw-size-chart,.ddw-table,.ddw-pull,.ddw-quick-wins"
+               "{line-height:1.4}</style>")
+
 
 def ipywidgets_module() -> ModuleType | None:
     """ipywidgets when installed, else None (every piece then falls back to plain HTML)."""
+    import importlib
+
     try:
-        import ipywidgets
+        return importlib.import_module("ipywidgets")
     except ImportError:
         return None
-    return ipywidgets
 
 
 # ============================================================================================ pure HTML
@@ -52,17 +64,18 @@ _BAR_COLOUR = {"article": "#8c959f", "naive": "#cf222e", "current": "#0969da", "
                "other": "#9a6700"}
 
 
-def size_bars(report: Report, reference: Report | None = None) -> list[SizeBar]:
-    """Article before/after beside the learner's naive and current image (and the reference, when given)."""
+def size_bars(report: Report, reference: Report | None = None, current_label: str = "you: now") -> list[SizeBar]:
+    """Article before/after beside the learner's naive and current image (and the reference, when given).
+    `current_label` names the graded image when it is not the learner's (the reference, a variant)."""
     bars: list[SizeBar] = []
     cmp = report.comparison
     if cmp is not None:
         bars.append(SizeBar("article: before", cmp.article.before_bytes, "article"))
         bars.append(SizeBar("article: after", cmp.article.after_bytes, "article"))
         if cmp.naive_bytes:
-            bars.append(SizeBar("you: naive start", cmp.naive_bytes, "naive"))
+            bars.append(SizeBar("naive start", cmp.naive_bytes, "naive"))
     if report.image_size_bytes:
-        bars.append(SizeBar("you: now", report.image_size_bytes, "current"))
+        bars.append(SizeBar(current_label, report.image_size_bytes, "current"))
     if reference is not None and reference.image_size_bytes:
         bars.append(SizeBar("reference solution", reference.image_size_bytes, "reference"))
     return bars
@@ -230,7 +243,7 @@ def largest_files_html(facts: ImageFacts, index: int, top: int = 12) -> str:
 def _display(obj: Any) -> None:
     from IPython.display import display
 
-    display(obj)
+    display(obj)  # type: ignore[no-untyped-call]
 
 
 def _with_fallback(widget: Any, fallback: Callable[[], str]) -> Any:
@@ -249,13 +262,14 @@ def _with_fallback(widget: Any, fallback: Callable[[], str]) -> Any:
 
 
 def _html(html: str) -> Any:
+    html = TABLE_STYLE + html
     widgets = ipywidgets_module()
     if widgets is not None:
         widget = widgets.HTML(value=html)
         return _with_fallback(widget, lambda: str(widget.value))
     from IPython.display import HTML
 
-    return HTML(html)
+    return HTML(html)  # type: ignore[no-untyped-call]
 
 
 def check_list(report: Report, only: Sequence[str] | None = None) -> Any:
@@ -279,12 +293,12 @@ def pull_time_slider(sizes: Mapping[str, int], mbps: float = 100.0) -> Any:
 
     def table(rate: float) -> str:
         rows = [(label, human_bytes(size), human_seconds(pull_seconds(size, rate))) for label, size in sizes.items()]
-        return table_html(("image", "compressed (what is pulled)", f"pull at {rate:g} Mbit/s"), rows, "ddw-pull")
+        return table_html(("image", "compressed (what is pulled)", f"pull at {rate:.0f} Mbit/s"), rows, "ddw-pull")
 
     widgets = ipywidgets_module()
     if widgets is None:
         return _html("".join(table(rate) for rate in (10, 100, 1000)))
-    slider = widgets.FloatLogSlider(value=mbps, base=10, min=0, max=4, step=0.05, description="Mbit/s",
+    slider = widgets.FloatLogSlider(value=mbps, base=10, min=0, max=4, step=0.01, description="Mbit/s",
                                     readout_format=".0f", continuous_update=True,
                                     layout=widgets.Layout(width="36em"))
     out = widgets.HTML(value=table(mbps))
@@ -301,7 +315,7 @@ def size_chart(report: Report, reference: Report | None = None, title: str | Non
     return _html(size_chart_html(size_bars(report, reference), title or f"Image size: {report.exercise}"))
 
 
-def image_facts(report_or_image: Report | str) -> ImageFacts:
+def image_facts(report_or_image: Report | str, base_image: str | None = None) -> ImageFacts:
     """ImageFacts for a graded report's image (from the grader's cache: no second inspection) or an image name."""
     from grader.engine import connect
     from grader.inspect import inspect_image
@@ -312,14 +326,21 @@ def image_facts(report_or_image: Report | str) -> ImageFacts:
             if report_or_image.build is None:
                 raise ValueError(f"{report_or_image.exercise} was not built, so it has no layers to explore.")
             return inspect_image(client.api, report_or_image.build.image_id, base_image=report_or_image.base_image)
-        return inspect_image(client.api, report_or_image)
+        return inspect_image(client.api, report_or_image, base_image=base_image)
     finally:
         client.close()
 
 
-def layer_explorer(source: Report | ImageFacts | str, title: str | None = None) -> Any:
-    """The layer table; with ipywidgets, a picker shows the biggest files of the chosen layer."""
-    facts = source if isinstance(source, ImageFacts) else image_facts(source)
+def layer_explorer(source: Report | ImageFacts | str, title: str | None = None, *,
+                   base_image: str | None = None) -> Any:
+    """The layer table; with ipywidgets, a picker shows the biggest files of the chosen layer.
+    `base_image` (for an image name) marks the layers that came from that base."""
+    if isinstance(source, ImageFacts):
+        facts = source
+    elif isinstance(source, Report):
+        facts = image_facts(source)
+    else:
+        facts = image_facts(source, base_image)
     rows = layer_rows(facts)
     table = layer_table_html(rows, title or "Layers, bottom to top")
     widgets = ipywidgets_module()
@@ -337,7 +358,7 @@ def layer_explorer(source: Report | ImageFacts | str, title: str | None = None) 
         files.value = largest_files_html(facts, int(change["new"]))
 
     picker.observe(show_layer, names="value")
-    return _with_fallback(widgets.VBox([widgets.HTML(value=table), picker, files]),
+    return _with_fallback(widgets.VBox([widgets.HTML(value=TABLE_STYLE + table), picker, files]),
                           lambda: table + str(files.value))
 
 
@@ -357,12 +378,14 @@ class GradePanel:
                  role: str = "lesson", grade_function: GradeFunction | None = None) -> None:
         self.exercise = exercise
         self.role = role
+        self._label = "you: now" if role == "lesson" else f"{role}: now"
         self.dockerfile = dockerfile
         self.dockerignore = dockerignore
         self.config = config
         self.reference = reference
         self.title = title or f"Grade {exercise}: {dockerfile or f'exercises/{exercise}/Dockerfile'}"
         self.report: Report | None = None
+        self.runs = 0
         self._grade = grade_function
         self._log: deque[str] = deque(maxlen=LOG_LINES)
         self._last_flush = 0.0
@@ -391,7 +414,7 @@ class GradePanel:
         from IPython.display import display
 
         if self._w is not None:
-            self._handle = display(self.widget, display_id=True)
+            self._handle = display(self.widget, display_id=True)  # type: ignore[no-untyped-call]
 
     # -- progress
     def _progress(self, event: Any) -> None:
@@ -410,9 +433,12 @@ class GradePanel:
 
     def run(self) -> Report:
         """Build, inspect, run and check; then redraw the chart and the check list."""
-        grade = self._grade
-        if grade is None:
-            from grader.api import grade
+        if self._grade is not None:
+            grade: GradeFunction = self._grade
+        else:
+            from grader.api import grade as grade_with_api
+
+            grade = grade_with_api
         self._log.clear()
         if self._w is not None:
             self.button.disabled = True
@@ -428,9 +454,10 @@ class GradePanel:
             if self._w is not None:
                 self.button.disabled = False
         self.report = report
+        self.runs += 1
         took = human_seconds(time.monotonic() - started)
-        summary = (f"could not grade: {report.error.kind}" if report.error is not None
-                   else f"{report.score:g}/{report.max_score:g} points in {took}")
+        summary = f"grade #{self.runs}: " + (f"could not grade: {report.error.kind}" if report.error is not None
+                                              else f"{report.score:g}/{report.max_score:g} points in {took}")
         if self._w is None:
             print(f"{self.exercise}: {summary}")
             return report
@@ -438,8 +465,9 @@ class GradePanel:
         self.bar.value = self.bar.max
         self.status.value = escape(summary)
         self.log.value = "<pre style='max-height:18em;overflow:auto'>" + escape("\n".join(self._log)) + "</pre>"
-        self.chart.value = size_chart_html(size_bars(report, self.reference), f"Image size: {self.exercise}")
-        self.checks.value = check_list_html(report)
+        self.chart.value = size_chart_html(size_bars(report, self.reference, self._label),
+                                           f"Image size: {self.exercise}")
+        self.checks.value = TABLE_STYLE + check_list_html(report)
         if self._handle is not None:
             self._handle.update(self.widget)  # refreshes the text/html fallback stored with the output
         return report
@@ -453,8 +481,8 @@ class GradePanel:
         except ImportError:
             print(check_list_text(self.report))
             return
-        _display(HTML(size_chart_html(size_bars(self.report, self.reference), f"Image size: {self.exercise}")
-                      + check_list_html(self.report)))
+        chart = size_chart_html(size_bars(self.report, self.reference, self._label), f"Image size: {self.exercise}")
+        _display(HTML(TABLE_STYLE + chart + check_list_html(self.report)))  # type: ignore[no-untyped-call]
 
 
 def lesson_config(exercise: str, dockerfile: str | Path | None = None, *, config: Any = None,

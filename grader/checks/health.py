@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from grader.checks.lessons import lesson
-from grader.model import RunFacts
+from grader.model import ImageFacts, RunFacts
 from grader.registry import Evidence, Outcome, check
 
-_NO_HEALTHCHECK_HINT = (
-    "Add a HEALTHCHECK that asks the app itself on 127.0.0.1 with a tool the image has, e.g. "
-    "`HEALTHCHECK CMD [\"node\", \"-e\", \"fetch('http://127.0.0.1:3000/health').then(r=>process.exit(r.ok?0:1),"
-    "()=>process.exit(1))\"]` (slim images have no curl)."
-)
+_NODE_EXAMPLE = ("`HEALTHCHECK CMD [\"node\", \"-e\", \"fetch('http://127.0.0.1:3000/health')"
+                 ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\"]`")
+_PYTHON_EXAMPLE = ("`HEALTHCHECK CMD [\"python\", \"-c\", \"import urllib.request; "
+                   "urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)\"]`")
+
+
+def no_healthcheck_hint(image: ImageFacts | None) -> str:
+    """The example uses a runtime the image has (slim images have no curl)."""
+    has_node = image is not None and any(f"{d}/node" in image.merged for d in ("usr/local/bin", "usr/bin"))
+    example = _NODE_EXAMPLE if has_node else _PYTHON_EXAMPLE
+    return f"Add a HEALTHCHECK that asks the app itself on 127.0.0.1 with a tool the image has, e.g. {example}."
 
 
 def _tail(lines: tuple[str, ...], count: int = 3) -> str:
@@ -39,7 +45,8 @@ def healthcheck(ev: Evidence) -> Outcome:
     assert ev.image is not None and ev.run is not None
     hc = ev.image.healthcheck
     if hc is None or hc.disabled:
-        return Outcome(False, "no HEALTHCHECK", "healthy", "The image has no HEALTHCHECK.", hint=_NO_HEALTHCHECK_HINT)
+        return Outcome(False, "no HEALTHCHECK", "healthy", "The image has no HEALTHCHECK.",
+                       hint=no_healthcheck_hint(ev.image))
     run = ev.run
     if run.health_status == "healthy":
         return Outcome(True, f"healthy after {run.health_seconds or 0:.1f} s", "healthy",
@@ -61,7 +68,7 @@ def healthcheck_meaningful(ev: Evidence) -> Outcome:
     hc = ev.image.healthcheck
     if hc is None or hc.disabled:
         return Outcome(False, "no HEALTHCHECK", "fails without the app", "There is no healthcheck to probe.",
-                       hint=_NO_HEALTHCHECK_HINT)
+                       hint=no_healthcheck_hint(ev.image))
     probe = ev.run.probe
     if probe is None or probe.status == "skipped":
         return Outcome(False, "not probed", "fails without the app",

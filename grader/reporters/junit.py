@@ -9,6 +9,19 @@ from grader.model import Report, Status
 
 
 def render(report: Report) -> str:
+    return render_all([report])
+
+
+def render_all(reports: list[Report]) -> str:
+    """One <testsuites> document with a <testsuite> per exercise (`workshop grade --all`)."""
+    root = ET.Element("testsuites")
+    for report in reports:
+        root.append(_suite(report))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite(report: Report) -> ET.Element:
     suite = ET.Element("testsuite", {
         "name": f"docker-diet-workshop.{report.exercise}",
         "tests": str(len(report.checks) or 1),
@@ -38,7 +51,4 @@ def render(report: Report) -> str:
             ET.SubElement(case, "error", {"message": check.message})
         elif check.status is Status.SKIPPED or check.status is Status.FAIL:
             ET.SubElement(case, "skipped", {"message": check.message})
-    root = ET.Element("testsuites")
-    root.append(suite)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return suite

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grader.model import CheckResult, Report, Status
@@ -36,26 +37,27 @@ def _points(check: CheckResult) -> str:
 def print_report(report: Report, console: Console | None = None) -> None:
     """Print the whole report to `console` (default: stdout, coloured on a TTY)."""
     console = console or Console()
-    if report.error is not None and not report.checks:
-        console.print(f"[bold red]Could not grade {report.exercise}[/] ({report.error.kind}): {report.error.message}")
+    if report.error is not None and (not report.checks or report.build is None and report.error.kind not in (
+            "build-failed", "build-timeout")):
+        console.print(f"[bold red]Could not grade {report.exercise}[/] ({report.error.kind}): "
+                      f"{escape(report.error.message)}")
         return
     table = Table(title=f"Grade for {report.exercise}", title_justify="left")
     for column, justify in (("", "left"), ("check", "left"), ("measured", "left"), ("threshold", "left"),
                             ("points", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for check in report.checks:
-        table.add_row(_MARK[check.status], check.id, _value(check.measured)[:60], _value(check.threshold)[:40],
-                      _points(check))
+        table.add_row(_MARK[check.status], check.id, escape(_value(check.measured)[:60]),
+                      escape(_value(check.threshold)[:40]), _points(check))
     console.print(table)
-    misses = [c for c in report.checks if c.status is not Status.PASS and not (c.status is Status.SKIPPED
-                                                                               and report.error)]
+    misses = [] if report.error else [c for c in report.checks if c.status is not Status.PASS]
     for check in misses:
-        console.print(f"[bold]{check.id}[/]: {check.message}")
+        console.print(f"[bold]{check.id}[/]: {escape(check.message)}")
         if check.hint:
-            console.print(f"  next: {check.hint}")
-        console.print(f"  lesson: {check.lesson}")
+            console.print(f"  next: {escape(check.hint)}")
+        console.print(f"  lesson: {escape(check.lesson)}")
     if report.error is not None:
-        console.print(f"\n[bold red]Could not grade[/] ({report.error.kind}): {report.error.message}")
+        console.print(f"\n[bold red]Could not grade[/] ({report.error.kind}): {escape(report.error.message)}")
         if report.error.log_tail:
             console.print("Last log lines:")
             for line in report.error.log_tail:

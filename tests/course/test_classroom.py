@@ -7,15 +7,28 @@ import contextlib
 import csv
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import docker
 import pytest
 
 from grader.api import GradeConfig
-from grader.classroom import STATE_NAME, ClassResult, Outcome, find_jobs, grade_class, read_state
+from grader.classroom import (
+    STATE_NAME,
+    ClassResult,
+    Outcome,
+    find_jobs,
+    grade_class,
+    read_state,
+)
 from grader.cli import main
-from tests.course.conftest import EXERCISE, grader_containers, write_submission
+from grader.paths import REPO_ROOT
+
+from .helpers import EXERCISE, grader_containers, write_submission
 
 CLASS = {"ada": "solution", "bob": "partial", "cy": "naive", "dee": "broken", "eve": "missing"}
 
@@ -101,8 +114,42 @@ def test_resume_after_an_interruption_regrades_only_unfinished_work(
     assert grader_containers(docker_client, ids) == []
 
 
+def test_ctrl_c_on_the_command_line_exits_130_and_the_next_run_resumes(
+        tmp_path: Path, docker_client: docker.DockerClient) -> None:
+    subs, out = tmp_path / "subs", tmp_path / "grades"
+    for i in range(10):  # the solution with a label of each learner's own: one metadata layer each
+        folder = write_submission(subs / f"learner{i}" / EXERCISE, "solution")
+        (folder / "Dockerfile").write_text((folder / "Dockerfile").read_text() + f'LABEL learner="{i}"\n')
+    command = [sys.executable, "-m", "grader.cli", "grade-class", str(subs), "--output", str(out), "--jobs", "1"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not (out / STATE_NAME).exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 130, err
+    assert "run the same command again" in err
+    finished = len(read_state(out / STATE_NAME))
+    assert 1 <= finished < 10
+    result = subprocess.run([*command[:-2], "--jobs", "2"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"Graded {10 - finished} submissions" in result.stdout and f"{finished} already graded" in result.stdout
+
+
 def _class_tags(client: docker.DockerClient) -> list[str]:
     """Tags this test's run would have left: one per student of CLASS."""
     wanted = {f"docker-diet-workshop/{EXERCISE}:class-{student}" for student in CLASS}
     return [tag for image in client.images.list(name=f"docker-diet-workshop/{EXERCISE}") for tag in image.tags
             if tag in wanted]
+
+
+def test_no_engine_exits_2_before_touching_the_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    subs, out = make_class(tmp_path / "subs", {"ada": "solution"}), tmp_path / "grades"
+    out.mkdir()
+    (out / STATE_NAME).write_text('{"student": "ada", "exercise": "fastapi", "digest": "old"}\n')
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["grade-class", str(subs), "--output", str(out), "--fresh"]) == 2
+    assert "No Docker engine answers" in err.getvalue()
+    assert list(read_state(out / STATE_NAME)) == ["ada/fastapi"], "--fresh forgets nothing until an engine answers"

@@ -15,9 +15,9 @@ from grader.course import (
     CheckNotPassed,
     CourseError,
     expect,
+    graded_cells,
     init_course,
     nbgrader_config,
-    graded_cells,
 )
 from grader.errors import BuildFailed
 from grader.exercises import starter_dockerfile
@@ -47,20 +47,12 @@ def test_course_init_writes_config_and_three_assignments(tmp_path: Path) -> None
         app_files = sorted(p.relative_to(APPS_DIR / exercise) for p in (APPS_DIR / exercise).rglob("*")
                            if p.is_file() and "node_modules" not in p.parts and "__pycache__" not in p.parts)
         assert app_files and all((folder / "app" / rel).is_file() for rel in app_files)
-    config = (tmp_path / "nbgrader_config.py").read_text()
-    namespace: dict[str, object] = {}
+    from traitlets.config.loader import PyFileConfigLoader
 
-    class Config(dict):  # stands in for traitlets' get_config(): attribute access makes sections
-        def __getattr__(self, name: str) -> "Config":
-            return self.setdefault(name, Config())
-
-        def __setattr__(self, name: str, value: object) -> None:
-            self[name] = value
-
-    c = Config()
-    exec(config, {"get_config": lambda: c}, namespace)  # noqa: S102 - our own generated file
-    assert c["Autograde"]["exclude_overwriting"] == {e: ["Dockerfile", ".dockerignore"] for e in EXERCISES}
-    assert c["Execute"]["timeout"] >= 1800 and c["ExecutePreprocessor"]["timeout"] >= 1800
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+    assert c.Autograde.exclude_overwriting == {e: ["Dockerfile", ".dockerignore"] for e in EXERCISES}
+    assert c.Execute.timeout >= 1800 and c.ExecutePreprocessor.timeout >= 1800
+    assert c.CourseDirectory.course_id == "docker-diet-workshop"
 
 
 def test_notebook_cells_map_points_to_check_ids(tmp_path: Path) -> None:
@@ -143,3 +135,16 @@ def test_expect_writes_nothing_to_stderr() -> None:
         with pytest.raises(CheckNotPassed):
             expect(report(result("size", Status.FAIL, 0, 20)), "size", points=20)
     assert err.getvalue() == ""
+
+
+def test_grade_submission_without_an_engine_says_so_on_stdout_and_tries_again_next_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader import course
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as out:
+        first = course.grade_submission("fastapi", tmp_path)
+    assert first.error is not None and first.error.kind == "no-engine"
+    assert "could not grade (no-engine)" in out.getvalue() and err.getvalue() == ""
+    assert not any(str(tmp_path.resolve()) in key for key in course._REPORTS), "not cached: the next run retries"

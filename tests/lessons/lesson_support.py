@@ -1,4 +1,6 @@
-"""Shared pieces of the lesson tests (a plain module: pytest imports it by its folder): where the notebooks are, where artifacts go, how to read a notebook."""
+"""Shared pieces of the lesson tests: where the notebooks are, where artifacts go, how to read a notebook.
+
+A plain module (not a conftest): the tests import it by name, pytest puts this folder on sys.path."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -38,7 +39,8 @@ class Lab:
     token: str
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        """A workspace of its own per notebook (reset), so the page shows exactly that notebook."""
+        return f"{self.url}/lab/workspaces/{name.split('-')[0]}/tree/{name}?reset&token={self.token}"
 
 
 def _free_port() -> int:
@@ -48,9 +50,11 @@ def _free_port() -> int:
 
 
 def _write_settings(folder: Path) -> None:
-    """Render every cell (no windowing, so outputs below the fold exist in the page) and never fetch news."""
+    """Render every cell (no windowing, so outputs below the fold exist in the page), never save (the lessons
+    stay as committed), never fetch news."""
     settings = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                             "checkForUpdates": False},
     }
@@ -67,13 +71,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     home = tmp_path_factory.mktemp("lab")
     _write_settings(home / "user-settings")
     port, token = _free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={LESSONS_DIR}", f"--LabApp.user_settings_dir={home / 'user-settings'}",
-               f"--LabApp.workspaces_dir={home / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+               f"--LabApp.workspaces_dir={home / 'workspaces'}",
+               f"--FileCheckpoints.root_dir={home / 'checkpoints'}", "--LabApp.expose_app_in_browser=True",
                "--LabApp.news_url=", "--ServerApp.open_browser=False"]
     if os.geteuid() == 0:
         command.append("--allow-root")
+    committed = {path: path.read_bytes() for path in LESSONS_DIR.glob("*.ipynb")}
     log = (artifacts_dir("browser") / "jupyterlab.log").open("w")
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -98,10 +104,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        saved = [path.name for path, data in committed.items() if b'"output_type"' in path.read_bytes()
+                 and b'"output_type"' not in data]
+        assert not saved, f"the browser session saved outputs into lessons (autosave must stay off): {saved}"
 
 
 @pytest.fixture(scope="module")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (never "
                                          "`playwright install`: the browser is Debian's chromium)")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
@@ -110,37 +119,42 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object
     with playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
+            viewport={"width": 1500, "height": 1100})
         try:
             yield context
         finally:
             context.close()
 
 
-def _run_all_cells(page: object, lab: Lab, name: str) -> None:
-    page.goto(lab.notebook_url(name))  # type: ignore[attr-defined]
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"  # type: ignore
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                           " === 'idle'", timeout=120_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")  # type: ignore
-    # Done when no input prompt shows [*] (running) or is still empty after the run started.
-    page.wait_for_function("""() => {
-        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+_CURRENT = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
+
+
+def _run_all_cells(page: Any, lab: Lab, name: str) -> None:
+    page.goto(lab.notebook_url(name))
+    page.wait_for_function(f"""() => {{
+        const panel = {_CURRENT};
+        const kernel = panel && panel.context && panel.context.path === {json.dumps(name)}
+            && panel.sessionContext.session && panel.sessionContext.session.kernel;
+        return kernel && kernel.status === 'idle';
+    }}""", timeout=120_000)
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Done when every input prompt of this notebook shows an execution count (none is [*] or [ ]).
+    page.wait_for_function(f"""() => {{
+        const prompts = [...{_CURRENT}.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
         return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-    }""", timeout=RUN_TIMEOUT_MS)
+    }}""", timeout=RUN_TIMEOUT_MS)
 
 
-def _errors_in_page(page: object) -> list[str]:
-    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()  # type: ignore
+def _errors_in_page(page: Any) -> list[str]:
+    return list(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+                .all_inner_texts())
 
 
 @pytest.mark.docker
-def test_lesson_02_renders_check_table_and_size_chart(lab: Lab, browser_context: object,
+def test_lesson_02_renders_check_table_and_size_chart(lab: Lab, browser_context: Any,
                                                        docker_client: docker.DockerClient) -> None:
-    page = browser_context.new_page()  # type: ignore[attr-defined]
+    page = browser_context.new_page()
     shots = artifacts_dir("screenshots")
     _run_all_cells(page, lab, "02-multi-stage-node.ipynb")
     assert not [e for e in _errors_in_page(page) if "Traceback" in e]
@@ -150,23 +164,32 @@ def test_lesson_02_renders_check_table_and_size_chart(lab: Lab, browser_context:
     assert charts.count() >= 3
     assert page.locator(".jupyter-widgets .ddw-bar-reference").count() >= 1
     assert page.locator(".jupyter-widgets .ddw-total").first.inner_text().startswith("Total:")
-    charts.last.scroll_into_view_if_needed()
-    charts.last.screenshot(path=str(shots / "lesson-02-size-chart.png"))
-    tables.nth(1).screenshot(path=str(shots / "lesson-02-reference-checks.png"))
-    page.locator(".jp-Cell", has=tables.first).first.scroll_into_view_if_needed()
+    comparison = page.locator(".jp-CodeCell", has_text="size_chart(mine.report").locator(".ddw-size-chart")
+    _scroll_to_top_of(comparison)
+    comparison.screenshot(path=str(shots / "lesson-02-size-chart.png"))
+    _scroll_to_top_of(page.locator(".jp-CodeCell", has_text="reference = grade_panel("))
+    page.screenshot(path=str(shots / "lesson-02-reference.png"))
+    mine = page.locator(".jp-CodeCell", has_text="mine = grade_panel(")
+    _scroll_to_top_of(mine)
+    mine.locator("button", has_text="Build and grade").click()  # the learner's regrade, through the widget
+    mine.get_by_text("grade #2:").wait_for(timeout=RUN_TIMEOUT_MS)
     page.screenshot(path=str(shots / "lesson-02.png"))
     page.close()
+
+
+def _scroll_to_top_of(locator: Any) -> None:
+    locator.first.evaluate("element => element.scrollIntoView({block: 'start'})")
+    time.sleep(0.3)
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("name, selector", [("01-why-images-get-fat.ipynb", ".ddw-layers"),
                                             ("06-measuring.ipynb", ".ddw-pull")])
-def test_lessons_01_and_06_render_their_widgets(name: str, selector: str, lab: Lab, browser_context: object,
+def test_lessons_01_and_06_render_their_widgets(name: str, selector: str, lab: Lab, browser_context: Any,
                                                 docker_client: docker.DockerClient) -> None:
-    page = browser_context.new_page()  # type: ignore[attr-defined]
+    page = browser_context.new_page()
     _run_all_cells(page, lab, name)
     assert not [e for e in _errors_in_page(page) if "Traceback" in e]
-    widget = page.locator(f".jupyter-widgets {selector}").first
-    widget.scroll_into_view_if_needed()
+    _scroll_to_top_of(page.locator(".jp-Cell", has=page.locator(f".jupyter-widgets {selector}")))
     page.screenshot(path=str(artifacts_dir("screenshots") / f"lesson-{name[:2]}.png"))
     page.close()

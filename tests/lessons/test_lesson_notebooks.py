@@ -34,7 +34,7 @@ def test_lesson_is_prose_first_with_short_cells(name: str) -> None:
     assert not long_cells, f"code cells over {MAX_CODE_LINES} lines: {long_cells}"
     prose = sum(len(cell.source) for cell in notebook.cells if cell.cell_type == "markdown")
     code = sum(len(cell.source) for cell in notebook.cells if cell.cell_type == "code")
-    assert prose > code, "a lesson has more prose than code"
+    assert prose > code, "a lesson should have more prose than code"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

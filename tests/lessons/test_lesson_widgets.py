@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -131,19 +132,22 @@ def test_grade_panel_draws_the_report_it_gets(monkeypatch: pytest.MonkeyPatch) -
     panel = widgets.GradePanel("node-api", grade_function=fake_grade, role="lesson")
     report = panel.run()
     assert report is panel.report and calls == ["docker-diet-workshop/node-api:lesson"]
+    panel.run()
+    assert panel.runs == 2
     if panel._w is not None:
         assert "ddw-check-table" in panel.checks.value and "ddw-size-chart" in panel.chart.value
         assert panel.bar.value == panel.bar.max and "Step 1/2" in panel.log.value
 
 
-def test_grade_panel_without_widgets_prints(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_grade_panel_without_widgets_prints(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(widgets, "ipywidgets_module", lambda: None)
     panel = widgets.GradePanel("node-api", grade_function=lambda *a, **k: _report())
     panel.run()
-    assert "node-api: 5/25 points" in capsys.readouterr().out
+    assert "node-api: grade #1: 5/25 points" in capsys.readouterr().out
 
 
-def test_lesson_config_gives_each_role_its_own_tag_and_keeps_buildkit_when_needed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_lesson_config_gives_each_role_its_own_tag_and_keeps_buildkit_when_needed(tmp_path: Path) -> None:
     plain = tmp_path / "Dockerfile"
     plain.write_text("FROM debian:bookworm-slim\nRUN true\n")
     mounts = tmp_path / "Dockerfile.bk"
@@ -153,7 +157,7 @@ def test_lesson_config_gives_each_role_its_own_tag_and_keeps_buildkit_when_neede
     assert widgets.lesson_config("node-api", mounts).backend == "auto"
 
 
-def test_node_modules_breakdown_splits_dev_from_production(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_node_modules_breakdown_splits_dev_from_production(tmp_path: Path) -> None:
     lock = tmp_path / "package-lock.json"
     lock.write_text('{"packages": {"": {}, "node_modules/express": {}, "node_modules/typescript": {"dev": true},'
                     ' "node_modules/@types/node": {"dev": true}}}')
@@ -182,10 +186,12 @@ def test_replace_healthcheck_swaps_the_whole_instruction() -> None:
 
 
 def test_registry_storage_shares_base_layers_between_tags() -> None:
-    estimate = lesson_helpers.registry_storage(GCC_FACTS, 0.5, tags=40)
-    base, own = 100_000, 183_002_000
-    assert estimate.naive_bytes == int((base + own) * 0.5 * 40)
-    assert estimate.shared_bytes == int((base + own * 40) * 0.5)
+    from grader.inspect import COMPRESSION_RATIO
+
+    estimate = lesson_helpers.registry_storage(GCC_FACTS, tags=40)
+    base, own = 100_000 * COMPRESSION_RATIO, 183_002_000 * COMPRESSION_RATIO
+    assert estimate.naive_bytes == int((base + own) * 40)
+    assert estimate.shared_bytes == int(base + own * 40)
 
 
 def test_pull_seconds() -> None:
