@@ -1,8 +1,8 @@
 """The naive baseline: the exercise's starting Dockerfile, built once and cached, for `reduction`.
 
-The learner edits exercises/<app>/Dockerfile in place, so the starting point is read from git (HEAD) when the
-repository has it, else from the file. The result is remembered in STATE_DIR/baseline/<app>.json, keyed by the
-Dockerfile's hash, and reused while its image is still on the engine.
+The learner edits exercises/<app>/Dockerfile in place, so the starting point is the pristine copy in
+grader/starters (the one `workshop reset` restores). The result is remembered in STATE_DIR/baseline/<app>.json,
+keyed by the Dockerfile's hash and the app folder's size, and reused while its image is still on the engine.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import docker
@@ -20,7 +19,7 @@ from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.errors import DockerfileError
 from grader.model import BaselineFacts
-from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, REPO_ROOT, STATE_DIR
+from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 
 BASELINE_DIR = STATE_DIR / "baseline"
 
@@ -30,19 +29,17 @@ def baseline_tag(exercise: str) -> str:
 
 
 def starting_dockerfile(exercise: str) -> str:
-    """The exercise's Dockerfile as committed (the learner may have edited the working copy)."""
-    relative = f"exercises/{exercise}/Dockerfile"
+    """The exercise's pristine starting Dockerfile (grader/starters, what `workshop reset` restores): the learner
+    edits exercises/<app>/Dockerfile in place, so the working copy is only a fallback."""
+    from grader.exercises import starter_dockerfile
+
     try:
-        result = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=10)
-        if result.returncode == 0 and result.stdout.strip():
-            return result.stdout
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    path = EXERCISES_DIR / exercise / "Dockerfile"
-    if not path.exists():
-        raise DockerfileError(f"{path} is missing; restore it with `workshop reset {exercise}`.")
-    return path.read_text()
+        return starter_dockerfile(exercise).read_text()
+    except (OSError, ValueError):
+        path = EXERCISES_DIR / exercise / "Dockerfile"
+        if not path.is_file():
+            raise DockerfileError(f"{path} is missing; restore it with `workshop reset {exercise}`.") from None
+        return path.read_text()
 
 
 def context_fingerprint(app_dir: Path) -> str:

@@ -35,9 +35,10 @@ WANTED_CONTENTS = frozenset({"etc/passwd", "etc/group", "var/lib/dpkg/status", "
 WANTED_DIRS = ("var/lib/dpkg/status.d/",)
 _KEY_SUFFIXES = (".pem", ".key", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
 LAYER_CACHE_DIR = STATE_DIR / "layers"
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 _SAMPLE_FILES = 8
-_SAMPLE_BYTES = 64 * 1024
+_SAMPLE_BYTES = 16 * 1024
+_SAMPLE_WINDOWS = 4
 
 
 @dataclass(frozen=True)
@@ -122,21 +123,41 @@ def index_overlay_dir(root: str) -> LayerIndex:
                 else:
                     files[rel] = FileEntry(0, "other")
     return LayerIndex(files, frozenset(deleted), frozenset(opaque), contents, frozenset(keys),
-                      _sample_ratio([path for _, path in largest]))
+                      _layer_ratio(largest, sum(entry.size for entry in files.values())))
 
 
-def _sample_ratio(paths: list[str]) -> float | None:
-    """gzip's ratio on the first 64 kB of the layer's largest files: they dominate what a registry stores."""
-    raw = packed = 0
-    for path in paths:
+#: gzip ratio assumed for the bytes outside the sampled files: many small sources, scripts and metadata.
+_SMALL_FILES_RATIO = 0.3
+
+
+def _layer_ratio(largest: list[tuple[int, str]], total: int) -> float | None:
+    """The layer's estimated gzip ratio: sampled for its largest files, typical for the many small ones."""
+    sampled = sum(size for size, _ in largest)
+    ratio = _sample_ratio(largest) if sampled >= 4096 else None
+    if ratio is None or not total:
+        return None
+    return (sampled * ratio + (total - sampled) * _SMALL_FILES_RATIO) / total
+
+
+def _sample_ratio(files: list[tuple[int, str]]) -> float | None:
+    """gzip's ratio on windows spread through the layer's largest files (they dominate what a registry stores),
+    weighted by each file's size. A file's head alone misleads: an executable's header compresses unlike its code."""
+    weighted = weight = 0.0
+    for size, path in files:
+        raw = packed = 0
         try:
             with open(path, "rb") as handle:
-                data = handle.read(_SAMPLE_BYTES)
+                for offset in range(0, max(size, 1), max(size // _SAMPLE_WINDOWS, 1))[:_SAMPLE_WINDOWS]:
+                    handle.seek(offset)
+                    data = handle.read(_SAMPLE_BYTES)
+                    raw += len(data)
+                    packed += len(zlib.compress(data, 6))
         except OSError:
             continue
-        raw += len(data)
-        packed += len(zlib.compress(data, 1))
-    return packed / raw if raw >= 4096 else None
+        if raw:
+            weighted += size * packed / raw
+            weight += size
+    return weighted / weight if weight else None
 
 
 # --------------------------------------------------------------------------------------------- docker save stream

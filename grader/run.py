@@ -193,6 +193,9 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         status, health_log = _health(state)
         exit_code = None if state.get("Running") else int(state.get("ExitCode", 0))
         logs = api.logs(container_id, tail=20).decode("utf-8", "replace").splitlines()
+        if not logs and exit_code is not None:  # the log copier may lag a container that died at once
+            time.sleep(0.3)
+            logs = api.logs(container_id, tail=20).decode("utf-8", "replace").splitlines()
         probe_thread.join()
         return RunFacts(
             started=True, start_error=None, health_status=status,

@@ -109,14 +109,19 @@ def lesson_href(lesson: str) -> str:
     return href + ("#" + anchor.replace(" ", "-") if anchor else "")
 
 
-def _cell(value: object, limit: int = 90) -> str:
+def format_measured(value: object, limit: int = 90) -> str:
+    """A check's `measured` value as a short line of text: lists joined, dicts as `key: value`."""
     if isinstance(value, dict):
         text = ", ".join(f"{k}: {v}" for k, v in value.items())
     elif isinstance(value, list):
         text = ", ".join(str(v) for v in value) or "none"
     else:
         text = "" if value is None else str(value)
-    return escape(text if len(text) <= limit else text[: limit - 1] + "\u2026")
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _cell(value: object, limit: int = 90) -> str:
+    return escape(format_measured(value, limit))
 
 
 def check_list_html(report: Report, only: Sequence[str] | None = None) -> str:
@@ -338,6 +343,10 @@ def layer_explorer(source: Report | ImageFacts | str, title: str | None = None, 
     if isinstance(source, ImageFacts):
         facts = source
     elif isinstance(source, Report):
+        if source.build is None:  # nothing was built: say why instead of failing the cell
+            reason = source.error.message if source.error is not None else "the image was not built"
+            return _html(f"<div class='ddw-layers'><b>No layers to explore for {escape(source.exercise)}</b>: "
+                         f"{escape(reason)}</div>")
         facts = image_facts(source)
     else:
         facts = image_facts(source, base_image)

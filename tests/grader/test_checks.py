@@ -192,7 +192,7 @@ def test_no_caches_passes_after_cleaning() -> None:
 
 def test_no_caches_fails_for_npm_cache_and_apt_lists() -> None:
     image = make_image(BASE, make_layer({"root/.npm/_cacache/content-v2/sha512/ab/cd": 40_000_000,
-                                         "var/lib/apt/lists/deb.debian.org_dists_bookworm_main": 9_000_000}))
+                                         "var/lib/apt/lists/mirror.example_debian_dists_bookworm_main": 9_000_000}))
     check = run_check(REGISTRY["no-caches"], make_evidence(image=image))
     assert check.status is Status.FAIL and "npm cache" in check.message and "apt lists" in check.message
 

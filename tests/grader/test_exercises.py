@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def remove_what_we_tag(docker_client: docker.DockerClient) -> Iterator[None]:
     """The graded and naive images these tests make are removed after them (BuildKit's cache stays warm)."""
     tags = [f"docker-diet-workshop/{e}:{kind}" for e in EXERCISES for kind in ("graded", "naive")]
+    tags += [f"docker-diet-workshop/test-{e}:{kind}" for e in EXERCISES for kind in ("solution", "naive-graded")]
     existed = set()
     for tag in tags:
         try:
@@ -46,18 +47,19 @@ def remove_what_we_tag(docker_client: docker.DockerClient) -> Iterator[None]:
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_solution_scores_full_marks(exercise: str, docker_client: docker.DockerClient) -> None:
-    report = grade(exercise, SOLUTIONS_DIR / exercise / "Dockerfile", config=GradeConfig(build_timeout_s=1800))
+    report = grade(exercise, SOLUTIONS_DIR / exercise / "Dockerfile", config=GradeConfig(
+        build_timeout_s=1800, tag=f"docker-diet-workshop/test-{exercise}:solution"))
     failed = {c.id: c.message for c in report.checks if c.scored and not c.passed}
     assert report.error is None and failed == {}, (report.error, failed)
     assert report.percent == 100.0 and report.exit_code == 0
     assert next(c for c in report.checks if c.id == "reduction").passed  # the baseline was built and compared
     assert report.build is not None and grader_containers(docker_client, report.build.image_id) == []
-    assert report.timings["beyond_build"] < 5.0 + report.timings.get("baseline", 0.0)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_naive_dockerfile_scores_at_most_20_percent(exercise: str) -> None:
-    report = grade(exercise, EXERCISES_DIR / exercise / "Dockerfile", config=GradeConfig(build_timeout_s=1800))
+    report = grade(exercise, EXERCISES_DIR / exercise / "Dockerfile", config=GradeConfig(
+        build_timeout_s=1800, tag=f"docker-diet-workshop/test-{exercise}:naive-graded"))
     assert report.error is None, report.error
     assert report.percent <= 20.0 and report.exit_code == 1
     assert report.image_size_bytes is not None and report.image_size_bytes >= 900_000_000
@@ -80,9 +82,14 @@ def test_cli_grades_a_solution_with_exit_0_json_and_junit(tmp_path: Path) -> Non
     assert suite is not None and suite.get("failures") == "0"
 
 
-def test_an_unchanged_regrade_takes_under_a_second_beyond_the_build() -> None:
+def test_an_unchanged_regrade_reuses_the_build_cache_and_the_run_result() -> None:
+    """What makes a regrade cheap (its time is in tests/benchmarks/bench_grader.py): every build step cached,
+    and the container run of the unchanged image not repeated (a fresh run would measure a new health time)."""
     dockerfile = SOLUTIONS_DIR / "node-api" / "Dockerfile"
-    grade("node-api", dockerfile)
-    regrades = [grade("node-api", dockerfile) for _ in range(3)]  # best of three: other work shares the machine
-    best = min(regrades, key=lambda r: r.timings["beyond_build"])
-    assert best.timings["beyond_build"] < 1.0, best.timings
+    config = GradeConfig(tag="docker-diet-workshop/test-node-api:solution")
+    first = grade("node-api", dockerfile, config=config)
+    again = grade("node-api", dockerfile, config=config)
+    assert first.build is not None and again.build is not None
+    assert again.build.image_id == first.build.image_id
+    assert again.build.cached_steps == again.build.total_steps
+    assert again.run == first.run

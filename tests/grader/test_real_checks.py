@@ -148,16 +148,16 @@ def test_healthcheck_fails_with_a_clear_message(case: str, tmp_path: Path, docke
     try:
         report = grade("fastapi", dockerfile, config=GradeConfig(settings=SETTINGS, app_dir=tmp_path, baseline=False,
                                                                  tag=f"docker-diet-workshop/test-{case}:t"))
-        assert report.build is not None
-        assert grader_containers(docker_client, report.build.image_id) == []
+        assert report.build is not None, report.error
+        assert grader_containers(docker_client, report.build.image_id) == [], "a grader container was left behind"
     finally:
         remove_test_images(docker_client)
     check = next(c for c in report.checks if c.id == "healthcheck")
-    assert report.exit_code == 1 and check.status is Status.FAIL
-    assert expected in check.message, check.message
+    assert report.exit_code == 1 and check.status is Status.FAIL, (report.error, check, report.run)
+    assert expected in check.message, (check.message, report.run)
     assert status(report, "size") is Status.FAIL  # health gates size
     if case == "exits-at-once":
-        assert "config missing" in check.message
+        assert "config missing" in check.message, (check.message, report.run)
 
 
 def test_healthcheck_meaningful_is_skipped_when_the_image_has_nothing_that_waits(

@@ -68,5 +68,9 @@ def test_lesson_executes_top_to_bottom(name: str, docker_client: docker.DockerCl
               if output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr"
                                                     and "Traceback" in output.text)]
     assert not errors, errors
+    ungraded = [cell.get("id") for cell in notebook.cells for output in cell.get("outputs", [])
+                if "Could not grade" in json.dumps(output.get("data", {}))]
+    assert not ungraded, f"{name}: a grade in cells {ungraded} could not be made (see the executed copy in " \
+                         "test-artifacts/notebooks/)"
     leftovers = docker_client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}=lesson"})
     assert not leftovers, f"{name} left containers behind: {[c.name for c in leftovers]}"

@@ -96,6 +96,14 @@ def test_largest_files_mark_hidden_files() -> None:
     assert "/usr/bin/gcc-12" in html and "still shipped" in html
 
 
+def test_layer_explorer_of_an_unbuilt_report_says_why() -> None:
+    from grader.errors import BuildFailed
+
+    report = Report(exercise="node-api", checks=(), error=BuildFailed("The build failed at line 3."))
+    shown = widgets.layer_explorer(report)
+    assert "The build failed at line 3." in getattr(shown, "value", getattr(shown, "data", ""))
+
+
 def test_lesson_href_is_relative_to_lessons() -> None:
     assert widgets.lesson_href("lessons/05-x.ipynb#Non-root user") == "05-x.ipynb#Non-root-user"
 

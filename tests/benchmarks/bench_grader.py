@@ -1,6 +1,6 @@
 """Benchmark the grader against dive and container-structure-test on the same images, in the same run.
 
-    python benchmarks/bench_grader.py            # three solution images + the naive node-api image
+    python tests/benchmarks/bench_grader.py            # three solution images + the naive node-api image
 
 Prints one table: our first inspection + checks (overlay2 walk, and streaming `docker save`), the health wait,
 the total time beyond the build, and dive (`--ci` with an explicit `--ci-config`) and container-structure-test
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from grader.api import GradeConfig, grade  # noqa: E402
 from grader.apps import read_app_facts  # noqa: E402
