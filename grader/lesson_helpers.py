@@ -25,7 +25,7 @@ import docker
 
 from grader.context import assemble_context
 from grader.model import ImageFacts
-from grader.paths import APPS_DIR, PROJECT_LABEL
+from grader.paths import APPS_DIR, PROJECT_LABEL, STATE_DIR
 from grader.units import human_bytes
 
 LESSON_REPO = "docker-diet-workshop/lesson"
@@ -461,7 +461,7 @@ def table_html(header: Sequence[str], rows: Sequence[Sequence[Any]], css_class: 
 
 
 # --------------------------------------------------------------------------------------------- shared
-LESSON_STATE = Path.home() / ".cache" / "docker-diet-workshop" / "lessons"
+LESSON_STATE = STATE_DIR / "lessons"
 
 
 def starting_dockerfile_path(app: str) -> Path:

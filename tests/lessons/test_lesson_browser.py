@@ -23,9 +23,9 @@ from typing import Any
 
 import docker
 import pytest
+from lesson_support import artifacts_dir
 
 from grader.paths import LESSONS_DIR
-from lesson_support import artifacts_dir
 
 CHROMIUM = os.environ.get("WORKSHOP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -41,6 +41,16 @@ class Lab:
     def notebook_url(self, name: str) -> str:
         """A workspace of its own per notebook (reset), so the page shows exactly that notebook."""
         return f"{self.url}/lab/workspaces/{name.split('-')[0]}/tree/{name}?reset&token={self.token}"
+
+
+def _require(module: str, how: str) -> Any:
+    """Import or fail loudly: a missing package must not turn the browser test into a silent skip."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        pytest.fail(f"{module} is not installed: {how}", pytrace=False)
 
 
 def _free_port() -> int:
@@ -67,7 +77,7 @@ def _write_settings(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab started by this test on 127.0.0.1 with a token, stopped (by its pid) afterwards."""
-    pytest.importorskip("jupyterlab", reason="the lab extra is not installed")  # CI installs it
+    _require("jupyterlab", "pip install -e '.[lab,test]'")
     home = tmp_path_factory.mktemp("lab")
     _write_settings(home / "user-settings")
     port, token = _free_port(), secrets.token_hex(16)
@@ -111,8 +121,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (never "
-                                         "`playwright install`: the browser is Debian's chromium)")
+    playwright_api = _require("playwright.sync_api", "pip install playwright (never `playwright install`: the "
+                              "browser is Debian's chromium)")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"No chromium at {CHROMIUM}: apt-get install -y chromium", pytrace=False)
     profile = tmp_path_factory.mktemp("chromium-profile")

@@ -7,9 +7,9 @@ The table below is the contract: article section -> (notebook, cell id). Each te
 from __future__ import annotations
 
 import pytest
+from lesson_support import EXPECTED_NOTEBOOKS, NOTEBOOKS, read_notebook
 
 from grader.paths import LESSONS_DIR
-from lesson_support import EXPECTED_NOTEBOOKS, NOTEBOOKS, read_notebook
 
 #: article section -> (tag slug, notebook, cell id), in the article's order.
 COVERAGE: dict[str, tuple[str, str, str]] = {

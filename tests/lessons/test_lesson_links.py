@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from lesson_support import read_notebook
 
 from grader.paths import REPO_ROOT
 from grader.registry import all_checks
-from lesson_support import read_notebook
 
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 

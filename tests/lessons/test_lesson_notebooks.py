@@ -13,16 +13,22 @@ import time
 import docker
 import nbformat
 import pytest
+from lesson_support import NOTEBOOKS, artifacts_dir, read_notebook
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-from grader.paths import LESSONS_DIR, PROJECT_LABEL
-from lesson_support import NOTEBOOKS, artifacts_dir, read_notebook
+from grader.paths import EXERCISES_DIR, LESSONS_DIR, PROJECT_LABEL
 
 #: Seconds one cell may take. Warm, every cell takes seconds; cold (a fresh CI runner) a grade cell builds
 #: full images and lesson 06 builds two without any cache.
 CELL_TIMEOUT_S = int(os.environ.get("WORKSHOP_CELL_TIMEOUT", "1500"))
 MAX_CODE_LINES = 15  # habit 9: short cells; heavy logic lives in grader/
+
+
+def _exercises_snapshot() -> dict[str, bytes]:
+    """exercises/ belongs to the learner: a lesson may read it, never write it."""
+    return {str(path.relative_to(EXERCISES_DIR)): path.read_bytes()
+            for path in sorted(EXERCISES_DIR.rglob("*")) if path.is_file()}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -49,6 +55,7 @@ def test_lesson_is_committed_without_outputs(name: str) -> None:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_lesson_executes_top_to_bottom(name: str, docker_client: docker.DockerClient) -> None:
     notebook = read_notebook(name)
+    exercises_before = _exercises_snapshot()
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(LESSONS_DIR)}})
     started = time.monotonic()
@@ -72,5 +79,6 @@ def test_lesson_executes_top_to_bottom(name: str, docker_client: docker.DockerCl
                 if "Could not grade" in json.dumps(output.get("data", {}))]
     assert not ungraded, f"{name}: a grade in cells {ungraded} could not be made (see the executed copy in " \
                          "test-artifacts/notebooks/)"
+    assert _exercises_snapshot() == exercises_before, f"{name} wrote into exercises/"
     leftovers = docker_client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}=lesson"})
     assert not leftovers, f"{name} left containers behind: {[c.name for c in leftovers]}"

@@ -11,7 +11,14 @@ import pytest
 from grader import lesson_helpers, widgets
 from grader.inspect import LayerIndex, merge_layers
 from grader.model import (
-    ArticleNumbers, CheckResult, Comparison, FileEntry, ImageFacts, LayerFacts, Report, Status,
+    ArticleNumbers,
+    CheckResult,
+    Comparison,
+    FileEntry,
+    ImageFacts,
+    LayerFacts,
+    Report,
+    Status,
 )
 from grader.units import human_bytes
 
@@ -119,7 +126,7 @@ def test_pieces_degrade_to_plain_html_without_ipywidgets(monkeypatch: pytest.Mon
 
 
 def test_pieces_are_widgets_when_ipywidgets_is_installed() -> None:
-    ipywidgets = pytest.importorskip("ipywidgets")  # the lab extra; CI installs it
+    import ipywidgets  # the lab extra: a missing one fails here rather than skipping
     assert isinstance(widgets.check_list(_report()), ipywidgets.HTML)
     explorer = widgets.layer_explorer(GCC_FACTS)
     picker = explorer.children[1]
