@@ -19,7 +19,7 @@ def launch_lab(port: int = 8888, open_browser: bool = True) -> int:
         print("JupyterLab is not installed: pip install -e '.[lab]'", file=sys.stderr)
         return 2
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable, "-m", "jupyterlab",  # this interpreter's JupyterLab, whose kernel can import grader
         f"--ServerApp.root_dir={LESSONS_DIR}",
         f"--port={port}",
         "--ServerApp.ip=127.0.0.1",
