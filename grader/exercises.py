@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from grader.errors import UnknownExercise
 from grader.paths import EXERCISES, EXERCISES_DIR
 
 STARTERS_DIR = Path(__file__).resolve().parent / "starters"
@@ -17,24 +18,19 @@ STARTERS_DIR = Path(__file__).resolve().parent / "starters"
 LEARNER_FILES = ("Dockerfile", ".dockerignore")
 
 
-class UnknownExercise(ValueError):
-    """An exercise name that is not one of the three sample apps."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"Unknown exercise {name!r}: choose one of {', '.join(EXERCISES)}.")
+def _known(app: str) -> str:
+    if app not in EXERCISES:
+        raise UnknownExercise(f"Unknown exercise {app!r}. Choose one of: {', '.join(EXERCISES)}.")
+    return app
 
 
 def starter_dockerfile(app: str) -> Path:
     """The pristine starting Dockerfile of an exercise (the article's single-stage "wrong way")."""
-    if app not in EXERCISES:
-        raise UnknownExercise(app)
-    return STARTERS_DIR / f"{app}.Dockerfile"
+    return STARTERS_DIR / f"{_known(app)}.Dockerfile"
 
 
 def exercise_dir(app: str, root: Path = EXERCISES_DIR) -> Path:
-    if app not in EXERCISES:
-        raise UnknownExercise(app)
-    return root / app
+    return root / _known(app)
 
 
 def reset_exercise(app: str, *, keep_backup: bool = True, root: Path = EXERCISES_DIR) -> list[str]:
