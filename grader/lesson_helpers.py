@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import docker
 
@@ -69,49 +69,30 @@ def build_lesson_image(name: str, dockerfile: str, files: Mapping[str, bytes | s
 
     Raises RuntimeError with the build's last lines when a step fails.
     """
-    import time
-
-    tag = f"{LESSON_REPO}:{name}"
-    client = _client()
-    api = client.api
-    started = time.monotonic()
-    tail: list[str] = []
-    image_id = None
-    try:
-        for chunk in api.build(fileobj=_context_tar(dockerfile, files or {}), custom_context=True, tag=tag,
-                               labels=LESSON_LABELS, rm=True, forcerm=True, pull=False, decode=True,
-                               target=target, timeout=int(timeout_s)):
-            if "stream" in chunk:
-                tail.extend(str(chunk["stream"]).splitlines())
-                del tail[:-30]
-            elif "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
-                image_id = str(chunk["aux"]["ID"])
-            elif "error" in chunk:
-                raise RuntimeError(f"Building {tag} failed: {chunk['error']}\n" + "\n".join(tail))
-        if image_id is None:
-            raise RuntimeError(f"Building {tag} produced no image.\n" + "\n".join(tail))
-        size = int(api.inspect_image(image_id)["Size"])
-        return LessonImage(tag, image_id, size, round(time.monotonic() - started, 1))
-    finally:
-        client.close()
+    return _build_tagged(name, _context_tar(dockerfile, files or {}), target=target, timeout_s=timeout_s)
 
 
 def build_context_image(name: str, dockerfile_path: str | Path, app: str, *, target: str | None = None,
                         dockerignore_path: str | Path | None = None, timeout_s: float = 1800) -> LessonImage:
     """Build a Dockerfile against apps/<app> (e.g. one stage of a solution with `target`), classic builder."""
-    import time
-
     text = Path(dockerfile_path).read_text()
     ignore = Path(dockerignore_path).read_text() if dockerignore_path else None
     context = assemble_context(APPS_DIR / app, text, ignore)
+    context.tar.seek(0)
+    return _build_tagged(name, context.tar, target=target, timeout_s=timeout_s)
+
+
+def _build_tagged(name: str, context_tar: IO[bytes], *, target: str | None, timeout_s: float) -> LessonImage:
+    """One classic build of a ready context tar, tagged `lesson:<name>`, with the log's tail on failure."""
+    import time
+
     tag = f"{LESSON_REPO}:{name}"
     client = _client()
     started = time.monotonic()
     tail: list[str] = []
     image_id = None
     try:
-        context.tar.seek(0)
-        for chunk in client.api.build(fileobj=context.tar, custom_context=True, tag=tag, labels=LESSON_LABELS,
+        for chunk in client.api.build(fileobj=context_tar, custom_context=True, tag=tag, labels=LESSON_LABELS,
                                       rm=True, forcerm=True, pull=False, decode=True, target=target,
                                       timeout=int(timeout_s)):
             if "stream" in chunk:

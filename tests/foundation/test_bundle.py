@@ -8,8 +8,10 @@ from pathlib import Path
 import docker
 import pytest
 
+from grader.api import GradeConfig, grade
 from grader.bases import REQUIRED_BASES, base_status
 from grader.bundle import BundleError, load_bundle, save_bundle
+from grader.paths import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.docker
 
@@ -58,7 +60,7 @@ def test_a_tar_that_is_not_a_bundle_is_refused(docker_client, tmp_path: Path) ->
         load_bundle(docker_client, other)
 
 
-def test_load_brings_back_every_base_after_they_were_removed(docker_client, saved_bundle: Path) -> None:
+def test_load_brings_back_every_base_and_a_solution_grades_on_them(docker_client, saved_bundle: Path) -> None:
     ids = {tag: base_status(docker_client, tag).image_id for tag in REQUIRED_BASES}
     try:
         for tag in REQUIRED_BASES:
@@ -71,3 +73,7 @@ def test_load_brings_back_every_base_after_they_were_removed(docker_client, save
                 repository, _, version = tag.partition(":")
                 docker_client.images.get(image_id).tag(repository, version)
     assert {tag: base_status(docker_client, tag).image_id for tag in REQUIRED_BASES} == ids
+    solution = SOLUTIONS_DIR / "fastapi"
+    report = grade("fastapi", solution / "Dockerfile", solution / ".dockerignore",
+                   config=GradeConfig(backend="classic", build_timeout_s=1800))
+    assert report.error is None and report.percent == 100.0, (report.error, report.percent)
