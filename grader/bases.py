@@ -14,7 +14,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -182,7 +182,7 @@ def _build_inputs(to_make: set[str], certificates: list[Path], say: Say) -> Iter
     workdir = Path(tempfile.mkdtemp(prefix="workshop-bases-", dir="/var/tmp"))
     try:
         needs_node = any(tag.startswith("node:") for tag in to_make)
-        node_dist = _prepare_node_dist(workdir, certificates, say) if needs_node else None
+        node_dist = _prepare_node_dist(workdir, say) if needs_node else None
         needs_rootfs = "debian:bookworm-slim" in to_make
         rootfs_tar = _prepare_debian_rootfs(workdir, certificates, say) if needs_rootfs else None
         yield _BuildInputs(workdir, tuple(certificates), node_dist, rootfs_tar)
@@ -293,7 +293,7 @@ def _run(command: list[str], step: str, cwd: Path | None = None) -> str:
     return result.stdout
 
 
-def _prepare_node_dist(workdir: Path, certificates: list[Path], say: Say) -> Path:
+def _prepare_node_dist(workdir: Path, say: Say) -> Path:
     """/usr/local as the official node images lay it out: bin/node, include/node, lib/node_modules/npm."""
     DOWNLOADS_DIR.mkdir(parents=True, exist_ok=True)
     node_tgz = _npm_pack(NODE_PACKAGE, say)
