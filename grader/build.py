@@ -28,7 +28,7 @@ import docker
 from grader.context import BuildContext
 from grader.dockerfile import DockerfileInfo, Instruction
 from grader.engine import buildx_available
-from grader.errors import BuildFailed, BuildKitOnlySyntax, BuildTimeout, GradeError
+from grader.errors import BuildFailed, BuildKitOnlySyntax, BuildTimeout, GradeError, NoEngine
 from grader.model import BuildFacts
 
 LOG_TAIL = 20
@@ -300,12 +300,17 @@ class BuildxBuilder:
         )
 
 
+#: What `--backend buildx` says when the plugin is missing.
+BUILDX_MISSING = ("BuildKit's buildx plugin is not installed; `workshop engine install-buildx` (Debian/Ubuntu, root) "
+                  "or Docker Desktop has it. Or grade with `--backend classic`.")
+
+
 def choose_builder(api: docker.APIClient, backend: str = "auto") -> Builder:
     """"auto" prefers buildx when the plugin works; "classic" and "buildx" force one."""
     if backend == "classic":
         return ClassicBuilder(api)
     if backend == "buildx" or (backend == "auto" and buildx_available()):
         if backend == "buildx" and not buildx_available():
-            raise GradeError("The buildx back end was asked for, but `docker buildx version` does not work here.")
+            raise NoEngine(BUILDX_MISSING)  # the machine lacks the back end: not the learner's doing
         return BuildxBuilder(api)
     return ClassicBuilder(api)

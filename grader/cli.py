@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from grader.paths import EXERCISES
+from grader.paths import EXERCISES, put_programs_on_path
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT = 0, 1, 2
 
@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    put_programs_on_path()  # `.venv/bin/workshop` without activation still finds nbgrader's alembic, hadolint...
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

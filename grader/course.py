@@ -280,6 +280,9 @@ def nbgrader_config(exercises: tuple[str, ...], course_id: str) -> str:
     keep = json.dumps({exercise: list(LEARNER_FILES) for exercise in exercises}, indent=4)
     return textwrap.dedent(f'''\
         # nbgrader configuration written by `workshop course init`. Run nbgrader from this folder.
+        import os, sys
+        # nbgrader runs `alembic` by name: find the one beside this nbgrader, even when the venv is not activated.
+        os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
         c = get_config()  # noqa: F821 - provided by nbgrader
 
         c.CourseDirectory.course_id = {course_id!r}

@@ -69,9 +69,12 @@ def cmd_course_init(args: argparse.Namespace) -> int:
         return EXIT_CANNOT
     for folder in folders:
         print(f"Wrote {folder}")
+    from grader.paths import find_program
+
+    nbgrader = find_program("nbgrader") or "nbgrader"  # the venv's, so it works without activating the venv
     print(f"Next, in {args.directory}:")
     for folder in folders:
-        print(f"  nbgrader generate_assignment {folder.name}")
+        print(f"  {nbgrader} generate_assignment {folder.name}")
     return EXIT_OK
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import subprocess
 
 from grader.dockerfile import DockerfileInfo
+from grader.paths import find_program
 
 #: Rules about USER that only make sense for the final stage (a builder running as root is fine).
 FINAL_STAGE_ONLY = frozenset({"DL3002"})
@@ -30,10 +30,10 @@ def filter_findings(findings: list[dict[str, object]], info: DockerfileInfo) -> 
 
 @functools.lru_cache(maxsize=64)
 def _hadolint_json(text: str) -> str | None:
-    binary = shutil.which("hadolint")
+    binary = find_program("hadolint")
     if binary is None:
         return None
-    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True,
+    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True, check=False,
                             text=True, timeout=60)
     return result.stdout or "[]"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,3 +21,23 @@ PROJECT_LABEL = "io.docker-diet-workshop"
 
 #: Where state that is not source lives (engine log, pristine copies are in git, caches).
 STATE_DIR = Path.home() / ".cache" / "docker-diet-workshop"
+
+#: The folder of this interpreter's programs: the venv's bin when the workshop is installed in one.
+PROGRAMS_DIR = Path(sys.executable).parent
+
+
+def find_program(name: str) -> str | None:
+    """A program of this interpreter's environment (hadolint, alembic, jupyter) first, then one on PATH.
+
+    `.venv/bin/workshop` works without activating the venv, so its own programs must not depend on PATH."""
+    candidate = PROGRAMS_DIR / name
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    return shutil.which(name)
+
+
+def put_programs_on_path() -> None:
+    """Put PROGRAMS_DIR first on PATH for every program the workshop starts (nbgrader runs `alembic` by name)."""
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    if str(PROGRAMS_DIR) not in folders:
+        os.environ["PATH"] = os.pathsep.join([str(PROGRAMS_DIR), *[f for f in folders if f]])
