@@ -34,6 +34,36 @@ PACKAGE_MANAGER_DIRS = ("site-packages/pip/", "dist-packages/pip/", "python3.11/
                         "node_modules/corepack/", "var/lib/dpkg/", "etc/apt/")
 
 
+#: One real request per app, run inside its container with the image's own runtime (there is no curl), and what it
+#: must print: node-api hashes and checks a password with bcrypt, fastapi stores a note and reports libpq's version,
+#: combined serves the React build and its API.
+_NODE_API_REQUESTS = (
+    "const post=(p,b)=>fetch('http://127.0.0.1:3000'+p,{method:'POST',"
+    "headers:{'content-type':'application/json'},body:JSON.stringify(b)});(async()=>{"
+    "const u=await post('/users',{email:'a@b.c',name:'A',password:'correct horse'});"
+    "const ok=await post('/login',{email:'a@b.c',password:'correct horse'});"
+    "const bad=await post('/login',{email:'a@b.c',password:'wrong password'});"
+    "console.log(u.status,ok.status,bad.status)})()"
+)
+_FASTAPI_REQUESTS = (
+    "import json, urllib.request as u\n"
+    "r = u.urlopen(u.Request('http://127.0.0.1:8000/notes', data=b'{\"title\": \"t\"}', "
+    "headers={'content-type': 'application/json'}), timeout=5)\n"
+    "h = json.load(u.urlopen('http://127.0.0.1:8000/health', timeout=5))\n"
+    "print(r.status, u.urlopen('http://127.0.0.1:8000/notes/1', timeout=5).status, h['libpq_major'])"
+)
+_COMBINED_REQUESTS = (
+    "(async()=>{const i=await fetch('http://127.0.0.1:3000/');"
+    "const t=await fetch('http://127.0.0.1:3000/api/tasks');const h=await i.text();"
+    "console.log(i.status,h.includes('<div id=\"root\">'),t.status,(await t.json()).length)})()"
+)
+REQUESTS: dict[str, tuple[list[str], str]] = {
+    "node-api": (["/usr/local/bin/node", "-e", _NODE_API_REQUESTS], "201 200 401"),
+    "fastapi": (["/opt/venv/bin/python", "-c", _FASTAPI_REQUESTS], "201 200 15"),
+    "combined": (["/usr/local/bin/node", "-e", _COMBINED_REQUESTS], "200 true 200 3"),
+}
+
+
 def stretch_tag(app: str) -> str:
     return f"workshop-test/{app}:stretch"
 
@@ -97,13 +127,15 @@ def test_stretch_is_within_its_budget_and_a_third_under_the_article(stretch_repo
     budget = STRETCH_BUDGET_MB[app] * MB
     article_after = load_settings(app).article.after_bytes
     assert size <= budget, f"{app}: {size:,} B ({size / MB:.1f} MB); the stretch budget is {budget / MB:.0f} MB"
-    assert size <= article_after * 2 / 3, f"{app}: {size / MB:.1f} MB is not a third under the article's " \
-                                          f"{article_after / MB:.0f} MB"
+    assert size <= article_after * 2 / 3, (
+        f"{app}: {size / MB:.1f} MB is not a third under the article's {article_after / MB:.0f} MB"
+    )
 
 
 @pytest.mark.parametrize("app", EXERCISES)
-def test_stretch_turns_healthy_offline_as_non_root(docker_client, stretch_reports, app: str) -> None:
-    """Our own run, beside the grader's: the image's HEALTHCHECK asks the app's /health on 127.0.0.1."""
+def test_stretch_turns_healthy_offline_as_non_root_and_serves(docker_client, stretch_reports, app: str) -> None:
+    """Our own run, beside the grader's: the image's HEALTHCHECK asks the app's /health on 127.0.0.1, the app
+    runs as uid 10001, and a real request through its API works."""
     assert stretch_reports[app].error is None, stretch_reports[app].error
     container = docker_client.containers.run(stretch_tag(app), detach=True, network_mode="none",
                                              labels={PROJECT_LABEL: "test"})
@@ -112,6 +144,9 @@ def test_stretch_turns_healthy_offline_as_non_root(docker_client, stretch_report
         assert status == "healthy", f"{app}: health {status}; logs:\n{container.logs(tail=30).decode()}"
         processes = container.top(ps_args="-o pid,uid,args")["Processes"]
         assert {int(row[1]) for row in processes} == {10001}, f"{app}: processes {processes}"
+        command, expected = REQUESTS[app]
+        code, output = container.exec_run(command)
+        assert (code, output.decode().strip()) == (0, expected), f"{app}: {output.decode()[-500:]}"
     finally:
         container.remove(force=True)
 
