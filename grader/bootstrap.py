@@ -103,14 +103,21 @@ def venv_python() -> Path:
 
 
 def install_workshop(python: Path, extras: str) -> None:
-    """pip install the workshop with its extras, unless pyproject.toml and the extras are what was installed."""
-    stamp = hashlib.sha256((REPO_ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    if INSTALL_STAMP.exists() and INSTALL_STAMP.read_text().strip() == stamp and (VENV_BIN / "workshop").exists():
-        say(f"Python packages: up to date in {VENV_DIR} (extras: {extras})")
+    """pip install the workshop with its extras, unless this pyproject.toml was installed with them already.
+
+    The stamp holds the pyproject's hash and the extras installed with it: after `test` (lab,test,dev), `lab` skips."""
+    digest = hashlib.sha256((REPO_ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = set(extras.split(","))
+    installed = INSTALL_STAMP.read_text().split() if INSTALL_STAMP.exists() else []
+    if installed[:1] == [digest] and wanted <= set(installed[1:]) and (VENV_BIN / "workshop").exists():
+        say(f"Python packages: up to date in {VENV_DIR} (extras: {','.join(installed[1:])})")
         return
+    if installed[:1] == [digest]:
+        wanted |= set(installed[1:])  # never drop an extra that an earlier run installed
+    extras = ",".join(sorted(wanted))
     say(f"Installing the workshop into {VENV_DIR} (extras: {extras})")
     run([str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "-e", f"{REPO_ROOT}[{extras}]"])
-    INSTALL_STAMP.write_text(stamp + "\n")
+    INSTALL_STAMP.write_text(" ".join([digest, *sorted(wanted)]) + "\n")
 
 
 def set_up(mode: str) -> Path:
