@@ -18,7 +18,7 @@ _CAUSE = re.compile(
     re.IGNORECASE,
 )
 #: BuildKit's "#12 3.456 " prefix (step id, seconds) and the classic builder's leading spaces.
-_PREFIX = re.compile(r"^#(\d+)\s+(?:\d+\.\d+\s+)?")
+_PREFIX = re.compile(r"^(?:#(\d+)\s+)?(?:\d+\.\d+(?:\s+|$))?")
 #: Noise that matches _CAUSE but names no cause (pip's hints, BuildKit's box lines, npm's log pointers).
 _NOISE = re.compile(r"^(?:note:|hint:|npm ERR! A complete log|npm ERR!\s*$|╰─>|-{3,}|\s*$)", re.IGNORECASE)
 

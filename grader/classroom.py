@@ -119,20 +119,28 @@ def _folder_problem(path: Path) -> str | None:
     return None
 
 
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _student_jobs(student: Path, exercises: Sequence[str], fingerprints: dict[str, str]) -> list[Job]:
+    """The student's submissions; a student folder that is refused still yields one job per exercise folder
+    seen (or one for the first exercise), so the problem shows in the grades instead of the student vanishing."""
     problem = _folder_problem(student)
+    found = [exercise for exercise in exercises if _is_folder(student / exercise)]
+    if problem is not None:
+        digest = hashlib.sha256(problem.encode()).hexdigest()[:16]
+        return [Job(student.name, exercise, student / exercise, digest, problem)
+                for exercise in (found or list(exercises)[:1])]
     jobs = []
-    for exercise in exercises:
+    for exercise in found:
         folder = student / exercise
-        try:
-            is_folder = problem is None and folder.is_dir()
-        except OSError:
-            is_folder = False
-        if problem is not None or is_folder:
-            why = problem or _folder_problem(folder)
-            digest = (hashlib.sha256(why.encode()).hexdigest()[:16] if why
-                      else _digest(folder, fingerprints.get(exercise, "")))
-            jobs.append(Job(student.name, exercise, folder, digest, why))
+        why = _folder_problem(folder)
+        digest = hashlib.sha256(why.encode()).hexdigest()[:16] if why else _digest(folder, fingerprints.get(exercise, ""))
+        jobs.append(Job(student.name, exercise, folder, digest, why))
     return jobs
 
 

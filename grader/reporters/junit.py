@@ -9,6 +9,17 @@ from grader.model import Report, Status
 from grader.reporters.sanitize import strip_control
 
 
+def _clean(value: object) -> object:
+    """A measured value with every string in it stripped (json.dumps would keep ESC as a visible \\u001b)."""
+    if isinstance(value, str):
+        return strip_control(value)
+    if isinstance(value, (list, tuple)):
+        return [_clean(item) for item in value]
+    if isinstance(value, dict):
+        return {strip_control(key): _clean(item) for key, item in value.items()}
+    return value
+
+
 def _attrs(values: dict[str, object]) -> dict[str, str]:
     """XML attributes free of characters XML 1.0 forbids and of terminal escapes (a log can hold anything)."""
     return {key: strip_control(value) for key, value in values.items()}
@@ -47,7 +58,8 @@ def _suite(report: Report) -> ET.Element:
         case = ET.SubElement(suite, "testcase", _attrs({"classname": report.exercise, "name": check.id}))
         cprops = ET.SubElement(case, "properties")
         for name, value in (("points", check.points), ("max_points", check.max_points),
-                            ("measured", json.dumps(check.measured)), ("threshold", json.dumps(check.threshold)),
+                            ("measured", json.dumps(_clean(check.measured))),
+                            ("threshold", json.dumps(_clean(check.threshold))),
                             ("lesson", check.lesson)):
             ET.SubElement(cprops, "property", _attrs({"name": name, "value": value}))
         if check.status is Status.FAIL and check.scored:
