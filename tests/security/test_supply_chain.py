@@ -118,7 +118,8 @@ def test_base(docker_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatc
     original = _tiny_image(docker_client, "original")
     docker_client.api.tag(original, *TEST_TAG.rsplit(":", 1), force=True)
     yield original
-    for name in (TEST_TAG, "docker-diet-workshop-test/bundle-base:smuggled", *MADE):
+    made_here = [i.id for i in docker_client.images.list(filters={"label": f"{PROJECT_LABEL}.role=bundle-test"})]
+    for name in (TEST_TAG, "docker-diet-workshop-test/bundle-base:smuggled", *MADE, *made_here):
         try:
             docker_client.images.remove(name, force=True)
         except docker.errors.ImageNotFound:
