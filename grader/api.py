@@ -25,7 +25,7 @@ from grader.cache_keys import inputs_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.errors import DockerfileError, GradeError, NoEngine
-from grader.image_policy import check_allowed, check_not_grader_made
+from grader.image_policy import LabelLookup, check_allowed, check_not_grader_made
 from grader.inspect import compressed_estimate, inspect_image
 from grader.lint import lint_dockerfile
 from grader.model import (
@@ -198,7 +198,7 @@ def _gate_only(
     return evaluate(Evidence(settings=settings, dockerfile=info, build_error=error.message))
 
 
-def _image_labels(api: docker.APIClient) -> object:
+def _image_labels(api: docker.APIClient) -> LabelLookup:
     """A lookup for grader.image_policy: (id, labels) of a local image, or None when the engine has none."""
     def labels_of(name: str) -> tuple[str, dict[str, str]] | None:
         try:

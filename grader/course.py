@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import GradeConfig, grade
-from grader.errors import GradeError
 from grader.build import BuildEvent, ProgressCallback
+from grader.errors import GradeError
 from grader.exercises import starter_dockerfile
 from grader.model import Report, Status
 from grader.paths import APPS_DIR, EXERCISES

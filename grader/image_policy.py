@@ -12,7 +12,7 @@ rules close that, checked before any build:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +108,11 @@ def made_by_grader(labels: dict[str, Any] | None) -> bool:
                for key in (labels or {}))
 
 
-def check_not_grader_made(info: DockerfileInfo, labels_of: Any) -> dict[str, str]:
+#: name -> (image id, labels), or None when the engine has no such image.
+LabelLookup = Callable[[str], "tuple[str, dict[str, str]] | None"]
+
+
+def check_not_grader_made(info: DockerfileInfo, labels_of: LabelLookup) -> dict[str, str]:
     """Refuse any external image that the grader made; returns {name: image id} of those the engine has.
 
     `labels_of(name)` returns (image id, labels) or None when the engine has no such image (the build then fails
