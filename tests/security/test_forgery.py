@@ -163,3 +163,22 @@ def test_class_mode_allows_only_the_exercises_bases(tmp_path: Path, text: str, l
     assert report.exit_code == 2 and report.error is not None
     assert f"Line {line}" in report.error.message and "python:3.11-slim" in report.error.message
     assert report.build is None, "refused before any build"
+
+
+def test_ci_grades_in_class_mode_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CI workflow runs `workshop grade`: with $GITHUB_ACTIONS set, class mode is on without a flag."""
+    import contextlib
+    import io
+
+    from grader.cli import main
+
+    path = _write(tmp_path, "FROM node:20-slim\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()):
+        code = main(["grade", EXERCISE, "--dockerfile", str(path), "--no-baseline", "--format", "json"])
+    assert code == 2 and "is not allowed in this class" in out.getvalue()
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    monkeypatch.delenv("CI", raising=False)
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()):
+        main(["grade", EXERCISE, "--dockerfile", str(path), "--no-baseline", "--format", "json", "--no-class-mode"])
+    assert "is not allowed in this class" not in out.getvalue()
