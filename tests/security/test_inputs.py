@@ -229,3 +229,21 @@ def test_psycopg2_failure_shows_pg_config_under_buildkit(tmp_path: Path, docker_
                                                                          backend="buildx", build_timeout_s=600))
     assert report.error is not None and report.error.kind == "build-failed"
     assert any("pg_config executable not found" in line for line in report.error.log_tail), report.error.log_tail
+
+
+def test_the_build_context_never_follows_a_link_out_of_the_app(tmp_path: Path) -> None:
+    """A link inside the app goes into the context as a link (as `docker build` sends it), never as the file or
+    folder it points to, and no ignore pattern reaches outside the app."""
+    import tarfile
+
+    app = tmp_path / "app"
+    (app / "src").mkdir(parents=True)
+    (app / "src" / "main.py").write_text("print('hi')\n")
+    (app / "secret").symlink_to("/proc/self/environ")
+    (app / "etc").symlink_to("/etc")
+    context = assemble_context(app, "FROM python:3.11-slim\n", "!../../etc/passwd\n!/etc/shadow\n")
+    with tarfile.open(fileobj=context.tar) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert members["secret"].issym() and members["etc"].issym()
+    assert not any(name.startswith("etc/") or "passwd" in name or "shadow" in name for name in members)
+    assert members["src/main.py"].isfile() and members["src/main.py"].size == len("print('hi')\n")
