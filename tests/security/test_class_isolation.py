@@ -52,9 +52,14 @@ def test_bob_and_bob_cd9fb1_keep_their_own_grades(tmp_path: Path, docker_client:
     folders = sorted(p.name for p in (out / "reports").iterdir())
     pages = sorted(p.name for p in (out / "students").iterdir())
     assert len(folders) == 2 and len(pages) == 2
+    import jsonschema
+
+    from grader.reporters.json_report import schema
+
     for name, code in (("Bob", 3), ("bob-cd9fb1", 4)):
         report = json.loads((out / "reports" / _slug(name) / f"{EXERCISE}.json").read_text())
         assert f"exit code: {code}" in report["error"]["message"] + "".join(report["error"]["log_tail"])
+        jsonschema.validate(report, schema())  # grade-class writes what its own schema accepts
 
 
 # ---------------------------------------------------------------- nothing stale
