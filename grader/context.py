@@ -14,6 +14,7 @@ import re
 import stat
 import tarfile
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -56,7 +57,9 @@ def _check_pattern(pattern: str, line: int, name: str) -> None:
     problem = "it ends with a lone backslash" if re.search(r"(?<!\\)(\\\\)*\\$", body) else None
     if problem is None:
         try:
-            re.compile(translate(os.path.normpath(body) if body else body))
+            with warnings.catch_warnings():  # "possible nested set" for `[[`: Go reads it fine, so do we
+                warnings.simplefilter("ignore", FutureWarning)
+                re.compile(translate(os.path.normpath(body) if body else body))
         except (re.error, ValueError, RecursionError) as exc:
             problem = str(exc)
     if problem:
@@ -68,7 +71,9 @@ def _check_pattern(pattern: str, line: int, name: str) -> None:
 def _included(app_dir: Path, patterns: list[str]) -> list[str]:
     """The context's paths after the ignore rules; the SDK walks without following links out of app_dir."""
     try:
-        return sorted(exclude_paths(str(app_dir), list(patterns), dockerfile=DOCKERFILE_NAME))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return sorted(exclude_paths(str(app_dir), list(patterns), dockerfile=DOCKERFILE_NAME))
     except (re.error, ValueError, RecursionError) as exc:
         raise DockerfileError(f"{DOCKERIGNORE_NAME}: a pattern could not be applied ({exc}). Simplify the "
                               "patterns (e.g. `node_modules`, `**/*.log`).", step=DOCKERIGNORE_NAME) from None
