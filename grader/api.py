@@ -16,22 +16,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import requests
 
 from grader.apps import read_app_facts
 from grader.baseline import cached_baseline, ensure_baseline
 from grader.build import Builder, BuildRequest, ProgressCallback, choose_builder
-from grader.context import assemble_context
+from grader.cache_keys import inputs_digest
+from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.errors import DockerfileError, GradeError, NoEngine
+from grader.image_policy import LabelLookup, check_allowed, check_not_grader_made
 from grader.inspect import compressed_estimate, inspect_image
 from grader.lint import lint_dockerfile
-from grader.model import BaselineFacts, BuildFacts, CheckResult, Comparison, ImageFacts, Report, RunFacts
+from grader.model import (
+    BaselineFacts,
+    BuildFacts,
+    CheckResult,
+    Comparison,
+    ImageFacts,
+    Report,
+    RunFacts,
+)
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 from grader.registry import Evidence, evaluate
 from grader.run import RunLimits, run_image
 from grader.settings import ExerciseSettings, load_settings
+from grader.submission_files import present, read_optional_text, read_text
 
 RUN_CACHE_DIR = STATE_DIR / "runs"
+#: The engine failed under us (restarted, socket closed mid-stream): "could not grade", never the learner's fault.
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, ConnectionError)
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,8 @@ class GradeConfig:
     settings: ExerciseSettings | None = None  # default: exercises/<app>/grading.toml
     app_dir: Path | None = None  # default: apps/<exercise>
     baseline_dockerfile: Path | None = None  # default: the exercise's starting Dockerfile (from git)
+    class_mode: bool = False  # grade-class, autograde, CI: bases limited to grading.toml's allow list
+    rerun: bool = False  # run the container again instead of reusing a remembered run (--fresh)
 
 
 def graded_tag(exercise: str) -> str:
@@ -64,29 +80,44 @@ def _connect() -> docker.APIClient:
 
 
 def _read_dockerfile(exercise: str, dockerfile: str | Path | None) -> tuple[Path, str]:
+    """The learner's Dockerfile, read without following links (grader.submission_files)."""
     path = Path(dockerfile) if dockerfile else EXERCISES_DIR / exercise / "Dockerfile"
-    if not path.is_file():
+    if not present(path):
         raise DockerfileError(f"No Dockerfile at {path}. Check the path, or restore the exercise with "
                               f"`workshop reset {exercise}`.")
-    return path, path.read_text()
+    return path, read_text(path)
 
 
 def _read_dockerignore(dockerfile: Path, dockerignore: str | Path | None) -> str | None:
     """The explicit file, else `<Dockerfile>.dockerignore` (BuildKit's per-Dockerfile ignore file), else the
     .dockerignore beside the Dockerfile, else none."""
+    if dockerignore:
+        if not present(Path(dockerignore)):
+            raise DockerfileError(f"No .dockerignore at {dockerignore}.")
+        return read_text(Path(dockerignore))
     specific = dockerfile.parent / f"{dockerfile.name}.dockerignore"
-    shared = dockerfile.parent / ".dockerignore"
-    path = Path(dockerignore) if dockerignore else specific if specific.is_file() else shared
-    if dockerignore and not path.is_file():
-        raise DockerfileError(f"No .dockerignore at {path}.")
-    return path.read_text() if path.is_file() else None
+    return read_optional_text(specific if present(specific) else dockerfile.parent / ".dockerignore")
 
 
-def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fresh: bool) -> RunFacts:
-    """Run an image once per image id: an unchanged image behaves the same, so a regrade reuses the run."""
-    # Keyed by content, not image id: BuildKit's --load gives an unchanged image a new id (a new timestamp).
+def clear_run_cache() -> int:
+    """Forget every remembered container run (`--fresh`, `--no-cache`); returns how many were removed."""
+    removed = 0
+    for path in RUN_CACHE_DIR.glob("*.pickle") if RUN_CACHE_DIR.is_dir() else ():
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fresh: bool,
+                inputs: str = "") -> RunFacts:
+    """Run an image once per content and inputs: an unchanged image behaves the same, so a regrade reuses it."""
+    # Keyed by content, not image id: BuildKit's --load gives an unchanged image a new id (a new timestamp);
+    # `inputs` adds everything else that decides the result (grader.cache_keys).
     content = (tuple(layer.digest for layer in facts.layers), facts.user, facts.healthcheck, facts.cmd,
-               facts.entrypoint, facts.env, facts.workdir, limits)
+               facts.entrypoint, facts.env, facts.workdir, limits, inputs)
     digest = hashlib.sha256(repr(content).encode()).hexdigest()[:32]
     path = RUN_CACHE_DIR / f"{digest}.pickle"
     if not fresh and path.exists():
@@ -167,6 +198,63 @@ def _gate_only(
     return evaluate(Evidence(settings=settings, dockerfile=info, build_error=error.message))
 
 
+def _image_labels(api: docker.APIClient) -> LabelLookup:
+    """A lookup for grader.image_policy: (id, labels) of a local image, or None when the engine has none."""
+    def labels_of(name: str) -> tuple[str, dict[str, str]] | None:
+        try:
+            data = api.inspect_image(name)  # type: ignore[no-untyped-call]
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            if exc.status_code in (400, 404):
+                return None
+            raise
+        return str(data["Id"]), dict((data.get("Config") or {}).get("Labels") or {})
+
+    return labels_of
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """A submission read and checked before anything is built."""
+
+    settings: ExerciseSettings
+    text: str
+    ignore_text: str | None
+    info: DockerfileInfo
+
+
+def _read_inputs(exercise: str, dockerfile: str | Path | None, dockerignore: str | Path | None,
+                 config: GradeConfig) -> _Inputs:
+    settings = config.settings or load_settings(exercise)
+    path, text = _read_dockerfile(exercise, dockerfile)
+    ignore_text = _read_dockerignore(path, dockerignore)
+    info = parse_dockerfile(text)
+    if config.class_mode:
+        check_allowed(info, settings.allowed_bases)
+    return _Inputs(settings, text, ignore_text, info)
+
+
+def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeConfig,
+           progress: ProgressCallback | None) -> tuple[Builder, BuildContext, BuildFacts, str]:
+    """Refuse grader-made bases, assemble the context and build; returns the inputs digest too."""
+    base_ids = check_not_grader_made(inputs.info, _image_labels(api))
+    builder = choose_builder(api, config.backend)
+    context = assemble_context(config.app_dir or APPS_DIR / exercise, inputs.text, inputs.ignore_text)
+    digest = inputs_digest(dockerfile=inputs.text, dockerignore=inputs.ignore_text, context_sha256=context.sha256,
+                           settings=inputs.settings, base_ids=base_ids)
+    labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
+    build = builder.build(BuildRequest(context, inputs.info, config.tag or graded_tag(exercise), labels,
+                                       nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress))
+    return builder, context, build, digest
+
+
+def _engine_error(exc: BaseException) -> GradeError:
+    return GradeError(f"The Docker engine failed while grading ({type(exc).__name__}: {str(exc)[:300]}). This is "
+                      "not a problem with the submission: run the command again; if it repeats, `workshop doctor` "
+                      "checks the engine.")
+
+
 def grade(
     exercise: str,
     dockerfile: str | Path | None = None,
@@ -181,41 +269,45 @@ def grade(
     """
     config = config or GradeConfig()
     timings: dict[str, float] = {}
-    settings: ExerciseSettings | None = None
-    info: DockerfileInfo | None = None
+    inputs: _Inputs | None = None
     build: BuildFacts | None = None
     started = time.monotonic()
     try:
-        settings = config.settings or load_settings(exercise)
-        path, text = _read_dockerfile(exercise, dockerfile)
-        ignore_text = _read_dockerignore(path, dockerignore)
-        info = parse_dockerfile(text)
+        inputs = _read_inputs(exercise, dockerfile, dockerignore, config)
         api = _connect()
-        builder = choose_builder(api, config.backend)
-        context = assemble_context(config.app_dir or APPS_DIR / exercise, text, ignore_text)
-        labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
-        build = builder.build(BuildRequest(context, info, config.tag or graded_tag(exercise), labels,
-                                           nocache=config.no_cache, timeout_s=config.build_timeout_s,
-                                           progress=progress))
+        builder, _context, build, digest = _build(api, exercise, inputs, config, progress)
         timings["build"] = build.seconds
         mark = time.monotonic()
-        facts = inspect_image(api, build.image_id, base_image=info.final_base)
+        facts = inspect_image(api, build.image_id, base_image=inputs.info.final_base)
         timings["inspect"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
-        limits = RunLimits(memory_bytes=settings.memory_limit_bytes, health_timeout_s=settings.health_timeout_s)
-        run = _cached_run(api, facts, limits, fresh=config.no_cache)
+        limits = RunLimits(memory_bytes=inputs.settings.memory_limit_bytes,
+                           health_timeout_s=inputs.settings.health_timeout_s)
+        run = _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun, inputs=digest)
         timings["run"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         baseline = _baseline(api, exercise, builder, config, progress)
         timings["baseline"] = round(time.monotonic() - mark, 3)
-    except docker.errors.DockerException as exc:  # the engine failed under us (restarted, image removed, ...)
-        error = GradeError(f"The Docker engine reported an error while grading: {exc}. Run the command again; "
-                           "if it repeats, `workshop doctor` checks the engine.")
-        return Report(exercise=exercise, checks=_gate_only(settings, info, error), error=error, timings=timings,
-                      build=build)
+    except ENGINE_ERRORS as exc:  # the engine failed under us (restarted, image removed, socket closed, ...)
+        error = _engine_error(exc)
+        return Report(exercise=exercise, checks=_gate_only(*_settings_info(inputs), error), error=error,
+                      timings=timings, build=build)
     except GradeError as error:
-        return Report(exercise=exercise, checks=_gate_only(settings, info, error), error=error, timings=timings)
+        return Report(exercise=exercise, checks=_gate_only(*_settings_info(inputs), error), error=error,
+                      timings=timings)
+    return _graded_report(exercise, inputs, config, build, facts, run, baseline, timings, started)
+
+
+def _settings_info(inputs: _Inputs | None) -> tuple[ExerciseSettings | None, DockerfileInfo | None]:
+    return (inputs.settings, inputs.info) if inputs else (None, None)
+
+
+def _graded_report(exercise: str, inputs: _Inputs, config: GradeConfig, build: BuildFacts, facts: ImageFacts,
+                   run: RunFacts, baseline: BaselineFacts | None, timings: dict[str, float],
+                   started: float) -> Report:
+    """The checks over the one inspection, and the Report the reporters read."""
     mark = time.monotonic()
+    info, settings = inputs.info, inputs.settings
     lint = lint_dockerfile(info) if config.lint else None
     app_dir = config.app_dir or APPS_DIR / exercise
     evidence = Evidence(settings=settings, dockerfile=info, build=build, image=facts, run=run,

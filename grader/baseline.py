@@ -2,7 +2,8 @@
 
 The learner edits exercises/<app>/Dockerfile in place, so the starting point is the pristine copy in
 grader/starters (the one `workshop reset` restores). The result is remembered in STATE_DIR/baseline/<app>.json,
-keyed by the Dockerfile's hash and the app folder's size, and reused while its image is still on the engine.
+keyed by the Dockerfile, the app folder's files (names, sizes, mtimes), the base images' ids and the grader's
+version, and reused while its image is still on the engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import docker
 from grader.build import Builder, BuildRequest, ProgressCallback
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
-from grader.errors import DockerfileError
+from grader.errors import DockerfileError, GradeError
 from grader.model import BaselineFacts
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 
@@ -43,17 +44,36 @@ def starting_dockerfile(exercise: str) -> str:
 
 
 def context_fingerprint(app_dir: Path) -> str:
-    """Files and bytes of the app folder: the naive build sends all of it (node_modules included, if present),
-    so the baseline is rebuilt when that changes, and the naive Dockerfile then scores a 0% reduction."""
-    count = total = 0
-    for root, _dirs, files in os.walk(app_dir):
-        for name in files:
+    """Names, sizes and mtimes of the app folder's files: the naive build sends all of it (node_modules
+    included, if present), so the baseline is rebuilt when any of it changes."""
+    digest = hashlib.sha256()
+    count = 0
+    for root, dirs, files in os.walk(app_dir):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
             try:
-                total += os.lstat(os.path.join(root, name)).st_size
+                info = os.lstat(full)
             except OSError:
                 continue
+            digest.update(f"{os.path.relpath(full, app_dir)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
             count += 1
-    return f"{count}:{total}"
+    return f"{count}:{digest.hexdigest()[:24]}"
+
+
+def _key(api: docker.APIClient, text: str, app_dir: Path) -> dict[str, str]:
+    """Everything the naive image depends on (grader.cache_keys): Dockerfile, app files, base ids, grader."""
+    from grader.cache_keys import grader_version
+    from grader.image_policy import external_images
+
+    bases = {}
+    for use in external_images(parse_dockerfile(text)):
+        try:
+            bases[use.name] = str(api.inspect_image(use.name)["Id"])  # type: ignore[no-untyped-call]
+        except docker.errors.APIError:
+            bases[use.name] = "<missing>"
+    return {"dockerfile_sha256": hashlib.sha256(text.encode()).hexdigest(), "context": context_fingerprint(app_dir),
+            "bases": json.dumps(bases, sort_keys=True), "grader": grader_version()}
 
 
 def _cache_file(exercise: str) -> Path:
@@ -66,13 +86,12 @@ def cached_baseline(api: docker.APIClient, exercise: str, text: str | None = Non
     try:
         data = json.loads(_cache_file(exercise).read_text())
         text = text if text is not None else starting_dockerfile(exercise)
-        if data["dockerfile_sha256"] != hashlib.sha256(text.encode()).hexdigest():
-            return None
-        if data.get("context") != context_fingerprint(app_dir or APPS_DIR / exercise.split("-custom-")[0]):
+        key = _key(api, text, app_dir or APPS_DIR / exercise.split("-custom-")[0])
+        if any(data.get(name) != value for name, value in key.items()):
             return None
         api.inspect_image(data["image_id"])  # type: ignore[no-untyped-call]
         return BaselineFacts(data["image_id"], int(data["size_bytes"]), float(data["build_seconds"]))
-    except (OSError, ValueError, KeyError, docker.errors.APIError, DockerfileError):
+    except (OSError, ValueError, KeyError, docker.errors.APIError, GradeError):
         return None
 
 
@@ -90,7 +109,7 @@ def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, t
     if cached is not None:
         return cached
     info = parse_dockerfile(text)
-    fingerprint = context_fingerprint(app_dir)
+    key = _key(api, text, app_dir)
     context = assemble_context(app_dir, text, None)
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "naive", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, info, baseline_tag(exercise), labels, timeout_s=timeout_s,
@@ -99,7 +118,6 @@ def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, t
     facts = BaselineFacts(build.image_id, size, build.seconds)
     BASELINE_DIR.mkdir(parents=True, exist_ok=True)
     _cache_file(exercise).write_text(json.dumps({
-        "dockerfile_sha256": hashlib.sha256(text.encode()).hexdigest(), "image_id": facts.image_id,
-        "size_bytes": facts.size_bytes, "build_seconds": facts.build_seconds, "context": fingerprint,
+        **key, "image_id": facts.image_id, "size_bytes": facts.size_bytes, "build_seconds": facts.build_seconds,
     }))
     return facts

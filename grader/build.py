@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import docker
 
+from grader.buildlog import log_excerpt
 from grader.context import BuildContext
 from grader.dockerfile import DockerfileInfo, Instruction
 from grader.engine import buildx_available
@@ -94,7 +95,7 @@ def _failure(request: BuildRequest, instruction: Instruction | None, error: str,
         f"The build failed at {where}. {error.strip()}",
         step=instruction.text if instruction else None,
         line=instruction.line if instruction else None,
-        log_tail=tuple(tail[-LOG_TAIL:]),
+        log_tail=log_excerpt(tail, LOG_TAIL),  # the lines naming the cause (grader.buildlog), then the tail
     )
 
 

@@ -1,8 +1,15 @@
 """Install the docker CLI's buildx plugin (BuildKit) where the distribution does not package it.
 
 Debian 12 has no docker-buildx package, but Debian 13's holds a static plugin binary that works with Debian 12's
-engine. We take that .deb from the machine's own Debian mirror, check it against the archive's SHA-256, and unpack
-only the plugin into the CLI plugins folder. Nothing else of Debian 13 touches the machine.
+engine. We take that .deb from the machine's own Debian mirror and trust it only through Debian's signature,
+the way apt does:
+
+    InRelease  --gpgv + Debian's archive keyring-->  signed Release text
+    Packages.xz  --SHA-256 and size listed in the signed Release-->  package index
+    docker-buildx_*.deb  --SHA-256 listed in the index-->  the plugin
+
+The mirror (often plain HTTP) is not trusted; anything that fails a step is refused before it is unpacked. Only
+the plugin binary is unpacked into the CLI plugins folder; nothing else of Debian 13 touches the machine.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
+import shutil
 import subprocess
 import tempfile
 import urllib.request
@@ -19,6 +27,9 @@ from grader.apt_sources import NoDebianMirror, debian_mirror
 from grader.engine import BUILDX_PLUGIN, buildx_available
 
 SOURCE_SUITE = "trixie"
+#: Debian's archive keys (package debian-archive-keyring), as apt uses them.
+ARCHIVE_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+_REFUSED_STATUS = ("[GNUPG:] BADSIG", "[GNUPG:] EXPKEYSIG", "[GNUPG:] REVKEYSIG", "[GNUPG:] EXPSIG")
 ARCHITECTURE = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
@@ -57,13 +68,58 @@ def install_buildx(plugin_path: Path = BUILDX_PLUGIN) -> str:
     return f"Installed the buildx plugin from Debian {SOURCE_SUITE}'s docker-buildx package at {plugin_path}."
 
 
-def _find_package(mirror: str, arch: str) -> tuple[str, str]:
-    """The pool path and SHA-256 of docker-buildx in the suite's package index."""
-    index_url = f"{mirror}/dists/{SOURCE_SUITE}/main/binary-{arch}/Packages.xz"
+def verified_release(inrelease: bytes, keyring: Path = ARCHIVE_KEYRING) -> str:
+    """The Release text inside a clear-signed InRelease, only if gpgv finds a valid signature by a key in
+    Debian's archive keyring and no bad one. Only the signed text is returned (never the bytes around it)."""
+    gpgv = shutil.which("gpgv")
+    if gpgv is None or not keyring.is_file():
+        raise BuildxInstallError(f"Checking Debian's signature needs gpgv and {keyring}: "
+                                 "`apt-get install gpgv debian-archive-keyring`, then run this again.")
     with tempfile.TemporaryDirectory() as tmp:
-        index = Path(tmp) / "Packages.xz"
-        _download(index_url, index)
-        text = lzma.decompress(index.read_bytes()).decode("utf-8", errors="replace")
+        signed, text = Path(tmp) / "InRelease", Path(tmp) / "Release"
+        signed.write_bytes(inrelease)
+        result = subprocess.run([gpgv, "--status-fd", "1", "--keyring", str(keyring), "--output", str(text),
+                                 str(signed)], capture_output=True, text=True, timeout=120, check=False)
+        status = result.stdout
+        if result.returncode != 0 or "[GNUPG:] VALIDSIG" not in status or any(s in status for s in _REFUSED_STATUS):
+            detail = (result.stderr.strip().splitlines() or ["no valid signature"])[-1]
+            raise BuildxInstallError(f"The mirror's InRelease for {SOURCE_SUITE} is not validly signed by Debian "
+                                     f"({detail}): nothing installed. Check the mirror (WORKSHOP_DEBIAN_MIRROR).")
+        return text.read_text(encoding="utf-8", errors="replace")
+
+
+def release_entry(release: str, path: str) -> tuple[str, int]:
+    """(SHA-256, size) that the signed Release lists for `path` (e.g. main/binary-amd64/Packages.xz)."""
+    in_sha256 = False
+    for line in release.splitlines():
+        if not line.startswith(" "):
+            in_sha256 = line.strip() == "SHA256:"
+            continue
+        parts = line.split()
+        if in_sha256 and len(parts) == 3 and parts[2] == path and parts[1].isdigit():
+            return parts[0].lower(), int(parts[1])
+    raise BuildxInstallError(f"The signed Release lists no SHA-256 for {path}: nothing installed.")
+
+
+def checked_index(data: bytes, release: str, path: str) -> str:
+    """The decompressed package index, only if its bytes match the signed Release's SHA-256 and size."""
+    sha256, size = release_entry(release, path)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256 or len(data) != size:
+        raise BuildxInstallError(f"{path} has SHA-256 {digest} ({len(data)} bytes); the signed Release says "
+                                 f"{sha256} ({size} bytes): nothing installed.")
+    return lzma.decompress(data).decode("utf-8", errors="replace")
+
+
+def _find_package(mirror: str, arch: str) -> tuple[str, str]:
+    """The pool path and SHA-256 of docker-buildx in the suite's signed package index."""
+    index_path = f"main/binary-{arch}/Packages.xz"
+    with tempfile.TemporaryDirectory() as tmp:
+        inrelease, index = Path(tmp) / "InRelease", Path(tmp) / "Packages.xz"
+        _download(f"{mirror}/dists/{SOURCE_SUITE}/InRelease", inrelease)
+        release = verified_release(inrelease.read_bytes())
+        _download(f"{mirror}/dists/{SOURCE_SUITE}/{index_path}", index)
+        text = checked_index(index.read_bytes(), release, index_path)
     for stanza in text.split("\n\n"):
         fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
         if fields.get("Package") == "docker-buildx":

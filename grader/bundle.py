@@ -5,7 +5,10 @@ on a USB stick or a file share; each laptop loads it and has every base again, w
 
 The archive is a plain tar of two members: `manifest.json` (format, tags, image ids, sizes, SHA-256 and size of
 the images) and `images.tar` (one `docker save` of all tags, so shared layers are stored once). Loading checks the
-whole archive before the engine sees a byte of it: a truncated or corrupt bundle loads nothing.
+whole archive before the engine sees a byte of it: a truncated or corrupt bundle loads nothing. A bundle is a
+file handed around, so it is not trusted further than that: `images.tar` may tag only the images the manifest
+lists, and only the workshop's base tags (a bundle cannot retag a learner's image, or anything else); and if the
+load fails or leaves a tag on another id than the manifest's, every tag goes back to what it was before.
 """
 
 from __future__ import annotations
@@ -142,12 +145,80 @@ def verify_bundle(source: Path, workdir: Path) -> tuple[BundleManifest, Path]:
     return manifest, images_tar
 
 
+def _normal_tag(tag: str) -> str:
+    name, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    for prefix in ("docker.io/", "library/"):
+        name = name.removeprefix(prefix)
+    return f"{name}:{version}"
+
+
+def archive_tags(images_tar: Path) -> set[str]:
+    """Every tag `docker load` would apply: RepoTags of manifest.json and the legacy `repositories` file."""
+    tags: set[str] = set()
+    try:
+        with tarfile.open(images_tar, "r:") as archive:
+            for member_name, read in (("manifest.json", _repo_tags), ("repositories", _legacy_tags)):
+                try:
+                    member = archive.extractfile(member_name)
+                except KeyError:
+                    continue
+                if member is not None:
+                    tags |= read(json.loads(member.read(10 << 20)))
+    except (tarfile.TarError, ValueError, TypeError, AttributeError, OSError) as exc:
+        raise BundleError(f"The bundle's images.tar cannot be read ({exc}). Save the bundle again.") from exc
+    return {_normal_tag(tag) for tag in tags}
+
+
+def _repo_tags(data: object) -> set[str]:
+    return {str(tag) for entry in data for tag in (entry.get("RepoTags") or [])}  # type: ignore[attr-defined]
+
+
+def _legacy_tags(data: object) -> set[str]:
+    return {f"{repo}:{tag}" for repo, tags in data.items() for tag in tags}  # type: ignore[attr-defined]
+
+
+def check_tags(manifest: BundleManifest, images_tar: Path) -> None:
+    """Refuse a bundle whose images.tar would apply a tag the manifest does not list, or a non-base tag."""
+    listed = {_normal_tag(image.tag) for image in manifest.images}
+    foreign = sorted(archive_tags(images_tar) - listed) + sorted(listed - {_normal_tag(t) for t in REQUIRED_BASES})
+    if foreign:
+        raise BundleError(f"Refusing the bundle: it would tag {', '.join(foreign)}, which "
+                          f"{'its manifest does not list' if foreign[0] not in listed else 'is not a workshop base'}. "
+                          "Nothing was loaded. Use a bundle written by `workshop bundle save`.")
+
+
+def _current_ids(client: docker.DockerClient, tags: list[str]) -> dict[str, str | None]:
+    return {tag: base_status(client, tag).image_id or None for tag in tags}
+
+
+def _roll_back(client: docker.DockerClient, before: dict[str, str | None]) -> None:
+    """Put every tag back on the image it named before the load (or remove a tag that did not exist)."""
+    for tag, image_id in before.items():
+        repository, _, version = tag.rpartition(":")
+        try:
+            if image_id is not None:
+                client.api.tag(image_id, repository, version, force=True)
+            elif base_status(client, tag).image_id:
+                client.api.remove_image(tag, noprune=False)
+        except docker.errors.APIError:
+            continue
+
+
 def load_bundle(client: docker.DockerClient, source: Path) -> BundleManifest:
-    """Check the whole bundle, then load it; afterwards every tag in it points at the image id it was saved with."""
+    """Check the whole bundle and its tags, then load it; afterwards every tag in it points at the image id it was
+    saved with, or (on any failure) at what it pointed to before."""
     with tempfile.TemporaryDirectory(prefix="workshop-bundle-", dir="/var/tmp") as tmp:
         manifest, images_tar = verify_bundle(source, Path(tmp))
-        _docker_cli("load", "-i", str(images_tar))
+        check_tags(manifest, images_tar)
+        before = _current_ids(client, [image.tag for image in manifest.images])
+        try:
+            _docker_cli("load", "-i", str(images_tar))
+        except BundleError:
+            _roll_back(client, before)
+            raise
     wrong = [image.tag for image in manifest.images if base_status(client, image.tag).image_id != image.image_id]
     if wrong:
-        raise BundleError(f"Loaded {source}, but {', '.join(wrong)} do not have the saved image ids.")
+        _roll_back(client, before)
+        raise BundleError(f"Loaded {source}, but {', '.join(wrong)} did not get the saved image ids; every tag was "
+                          "put back as it was. Save the bundle again.")
     return manifest

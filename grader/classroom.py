@@ -6,17 +6,19 @@
         -> OUTPUT/state.jsonl (one line per finished job, appended as each one ends: the resume point)
         -> OUTPUT/grades.csv, grades.json, students/<student>.html
 
-A finished job whose two files have not changed since is never graded again, so Ctrl-C (or a crash) costs only
-the builds that were running. A submission that cannot be graded (no Dockerfile, a failing build, a timeout, a bug)
+A finished job is never graded again while nothing that decides its grade changed (its two files, the app, the
+exercise's grading.toml, the base images' ids, the grader's version: grader.cache_keys), so Ctrl-C (or a crash)
+costs only the builds that were running. A submission that cannot be graded (no Dockerfile, a failing build, a timeout, a bug)
 is recorded as such and the class goes on. Each job builds under its own tag, so parallel builds of one exercise
-never replace each other's image.
+never replace each other's image, and each student's reports go to a folder of their own (unique even when two
+names look alike: `Bob` and `bob-cd9fb1`). Learners' files are read without following links
+(grader.submission_files); every text written is stripped of control characters, every CSV cell of formulas.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import json
 import os
 import re
@@ -28,12 +30,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from grader.api import GradeConfig, grade
+from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
 from grader.course import RETRY_KINDS, graded_cells
-from grader.errors import GradeError, NoEngine
+from grader.errors import GradeError, NoEngine, UnsafeFile
+from grader.model import Report
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
 from grader.reporters.notebook import render_html
+from grader.reporters.sanitize import csv_cell, html_escape
+from grader.submission_files import digest as file_digest
+from grader.submission_files import present
 
 STATE_NAME = "state.jsonl"
 #: Errors that say nothing about the submission (no engine; the engine failed under us): such a job is not
@@ -56,6 +62,7 @@ class Job:
     exercise: str
     folder: Path
     digest: str
+    problem: str | None = None  # why the folder cannot even be looked at (graded as "could not grade")
 
     @property
     def key(self) -> str:
@@ -93,25 +100,62 @@ class ClassResult:
 ProgressSink = Callable[[int, int, Outcome], None]
 
 
-def _digest(folder: Path) -> str:
-    sha = hashlib.sha256()
+def _digest(folder: Path, fingerprint: str = "") -> str:
+    """The submitted files (read safely: a link or FIFO gets a stable marker) and the exercise's fingerprint."""
+    sha = hashlib.sha256(fingerprint.encode() + b"\0")
     for name in ("Dockerfile", ".dockerignore", "Dockerfile.dockerignore"):
-        path = folder / name
-        sha.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
+        sha.update(name.encode() + b"\0" + file_digest(folder / name).encode() + b"\0")
     return sha.hexdigest()[:16]
 
 
-def find_jobs(submissions: Path, exercises: Sequence[str] = EXERCISES) -> list[Job]:
-    """Every <student>/<exercise>/ folder in `submissions`; folders starting with '.' or '_' are not students."""
+def _folder_problem(path: Path) -> str | None:
+    """Why a student's or exercise folder is refused: a link (it could point anywhere) or unreadable."""
+    if path.is_symlink():
+        return f"{path} is a symbolic link; submit a real folder."
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        return f"Cannot read the folder {path} ({exc.strerror or exc}). Check its permissions."
+    return None
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _student_jobs(student: Path, exercises: Sequence[str], fingerprints: dict[str, str]) -> list[Job]:
+    """The student's submissions; a student folder that is refused still yields one job per exercise folder
+    seen (or one for the first exercise), so the problem shows in the grades instead of the student vanishing."""
+    problem = _folder_problem(student)
+    found = [exercise for exercise in exercises if _is_folder(student / exercise)]
+    if problem is not None:
+        digest = hashlib.sha256(problem.encode()).hexdigest()[:16]
+        return [Job(student.name, exercise, student / exercise, digest, problem)
+                for exercise in (found or list(exercises)[:1])]
+    jobs = []
+    for exercise in found:
+        folder = student / exercise
+        why = _folder_problem(folder)
+        digest = hashlib.sha256(why.encode()).hexdigest()[:16] if why else _digest(folder, fingerprints.get(exercise, ""))
+        jobs.append(Job(student.name, exercise, folder, digest, why))
+    return jobs
+
+
+def find_jobs(submissions: Path, exercises: Sequence[str] = EXERCISES,
+              fingerprints: dict[str, str] | None = None) -> list[Job]:
+    """Every <student>/<exercise>/ folder in `submissions`; folders starting with '.' or '_' are not students.
+
+    `fingerprints` (exercise -> grader.cache_keys digest) enter each job's digest, so a changed app, grading.toml,
+    base image or grader makes every job of that exercise due again."""
     if not submissions.is_dir():
         raise FileNotFoundError(f"{submissions} is not a folder. Give the folder that holds one folder per student "
                                 f"(each with {'/, '.join(EXERCISES)}/ inside).")
     jobs = []
-    for student in sorted(p for p in submissions.iterdir() if p.is_dir() and p.name[0] not in "._"):
-        for exercise in exercises:
-            folder = student / exercise
-            if folder.is_dir():
-                jobs.append(Job(student.name, exercise, folder, _digest(folder)))
+    for student in sorted(p for p in submissions.iterdir() if p.name[0] not in "._" and (p.is_symlink() or p.is_dir())):
+        jobs.extend(_student_jobs(student, exercises, fingerprints or {}))
     return jobs
 
 
@@ -130,20 +174,24 @@ def read_state(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _slug(text: str) -> str:
-    """A name safe for files and image tags; names that had to change get a short hash, so none collide."""
-    safe = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-.")[:60] or "student"
-    return safe if safe == text else f"{safe}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+    """A name safe for files and image tags, one per name: a name kept as it is never ends like a hashed one
+    (`-` and 12 hex digits), and every other name gets that hash suffix, so `Bob` and `bob-cd9fb1` never meet."""
+    safe = re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-._")[:60] or "student"
+    if safe == text and not re.search(r"-[0-9a-f]{12}$", safe):
+        return safe
+    return f"{safe}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def job_tag(job: Job) -> str:
-    """Each job builds under its own tag: parallel builds of one exercise never replace each other's image."""
-    return f"docker-diet-workshop/{job.exercise}:class-{_slug(job.student)}"[:128]
+    """Each submission builds under its own tag (its student's slug and a hash of its folder, so two classes
+    graded on one engine never meet either): parallel builds never replace each other's image."""
+    where = hashlib.sha256(str(job.folder.absolute()).encode()).hexdigest()[:8]
+    return f"docker-diet-workshop/{job.exercise}:class-{_slug(job.student)}-{where}"[:128]
 
 
-def _error_report(job: Job, kind: str, message: str) -> dict[str, Any]:
-    return {"exercise": job.exercise, "score": 0.0, "max_score": 0.0, "percent": 0.0, "passed": False,
-            "exit_code": 2, "error": {"kind": kind, "message": message, "step": None, "line": None, "log_tail": []},
-            "checks": []}
+def _error_report(job: Job, error: GradeError) -> dict[str, Any]:
+    """A could-not-grade JSON report, through the one serialiser (so it matches report.schema.json)."""
+    return to_dict(Report(exercise=job.exercise, checks=(), error=error))
 
 
 class _Recorder:
@@ -175,18 +223,39 @@ def _grade_job(job: Job, config: GradeConfig, recorder: _Recorder) -> Outcome:
     """Grade one submission; nothing it does can stop the class."""
     started = time.monotonic()
     try:
-        report = grade(job.exercise, job.folder / "Dockerfile",
-                       job.folder / ".dockerignore" if (job.folder / ".dockerignore").is_file() else None,
+        if job.problem is not None:
+            raise UnsafeFile(job.problem)
+        ignore = job.folder / ".dockerignore"
+        report = grade(job.exercise, job.folder / "Dockerfile", ignore if present(ignore) else None,
                        config=replace(config, tag=job_tag(job)))
         data, fragment = to_dict(report), render_html(report)
+    except GradeError as exc:
+        data, fragment = _error_report(job, exc), _error_fragment(job, exc.message)
     except Exception as exc:  # noqa: BLE001 - a grader bug on one submission must not stop the class
-        data = _error_report(job, "internal", f"The grader failed on this submission ({type(exc).__name__}: "
-                                              f"{exc}). Grade it alone with `workshop grade {job.exercise} "
-                                              f"--dockerfile {job.folder / 'Dockerfile'}` and report the bug.")
-        fragment = f"<h3>Grade for {html.escape(job.exercise)}</h3><p>{html.escape(data['error']['message'])}</p>"
+        error = _internal(job, exc)
+        data, fragment = _error_report(job, error), _error_fragment(job, error.message)
     outcome = Outcome(job, data, time.monotonic() - started)
     recorder.record(outcome, fragment)
     return outcome
+
+
+class _InternalError(GradeError):
+    """A bug in the grader met on one submission (recorded; the class goes on)."""
+
+    kind = "internal"
+
+
+def _internal(job: Job, exc: Exception) -> GradeError:
+    if isinstance(exc, ENGINE_ERRORS):
+        return GradeError(f"The Docker engine failed while grading ({type(exc).__name__}); not a problem with the "
+                          "submission. Run grade-class again to grade it.")
+    return _InternalError(f"The grader failed on this submission ({type(exc).__name__}: {exc}). Grade it alone "
+                          f"with `workshop grade {job.exercise} --dockerfile {job.folder / 'Dockerfile'}` and report "
+                          "the bug.")
+
+
+def _error_fragment(job: Job, message: str) -> str:
+    return f"<h3>Grade for {html_escape(job.exercise)}</h3><p>{html_escape(message)}</p>"
 
 
 def _engine() -> Any:
@@ -210,20 +279,48 @@ def _prepare_baselines(api: Any, exercises: Iterable[str], config: GradeConfig) 
     for exercise in sorted(set(exercises)):
         try:
             ensure_baseline(api, exercise, builder, dockerfile=config.baseline_dockerfile, app_dir=config.app_dir)
-        except GradeError:
+        except (GradeError, *ENGINE_ERRORS):
             pass  # grade() skips `reduction` with the reason; the class still runs
+
+
+def exercise_fingerprints(api: Any, exercises: Iterable[str], config: GradeConfig) -> dict[str, str]:
+    """Per exercise, everything besides the learner's files that decides a grade (grader.cache_keys): the
+    settings, the app's files, the allowed bases' image ids, the grader's version and how it grades."""
+    from grader.baseline import context_fingerprint
+    from grader.cache_keys import grader_version, settings_digest
+    from grader.paths import APPS_DIR
+    from grader.settings import load_settings
+
+    prints = {}
+    for exercise in exercises:
+        settings = config.settings or load_settings(exercise)
+        bases = []
+        for name in settings.allowed_bases:
+            try:
+                bases.append((name, str(api.inspect_image(name)["Id"])))
+            except (*ENGINE_ERRORS, ValueError):
+                bases.append((name, "<missing>"))
+        how = replace(config, tag=None, settings=None)
+        parts = (settings_digest(settings), context_fingerprint(config.app_dir or APPS_DIR / exercise),
+                 repr(sorted(bases)), grader_version(), repr(how))
+        prints[exercise] = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    return prints
 
 
 def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, config: GradeConfig | None = None,
                 exercises: Sequence[str] = EXERCISES, fresh: bool = False, retry_errors: bool = False,
                 keep_images: bool = False, progress: ProgressSink | None = None) -> ClassResult:
-    """Grade every submission not already graded (same files) in `output`, `jobs` at a time, then write the
-    CSV, JSON and per-student HTML for the whole class. `retry_errors` grades again the submissions that could
-    not be graded (after fixing the machine: a missing base image, a full disk). Raises NoEngine before grading
-    anything without an engine."""
-    config = config or GradeConfig()
+    """Grade every submission not already graded (same files, app, settings, bases, grader) in `output`, `jobs`
+    at a time, then write the CSV, JSON and per-student HTML for the whole class. `retry_errors` grades again the
+    submissions that could not be graded (after fixing the machine: a missing base image, a full disk).
+    `fresh` (and `config.no_cache`) forget the state and the remembered container runs. Raises NoEngine before
+    grading anything without an engine. Bases are limited to the exercise's allow list (class mode)."""
+    config = replace(config or GradeConfig(), class_mode=True)
     started = time.monotonic()
-    all_jobs = find_jobs(submissions, exercises)
+    if not submissions.is_dir():
+        find_jobs(submissions, exercises)  # raises FileNotFoundError naming the folder
+    api = _engine()  # no engine: say so once, before any job is recorded or the state forgotten
+    all_jobs = find_jobs(submissions, exercises, exercise_fingerprints(api, exercises, config))
     output.mkdir(parents=True, exist_ok=True)
     state_path = output / STATE_NAME
     done = {} if fresh else read_state(state_path)
@@ -232,13 +329,26 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
     if not todo:
         write_outputs(all_jobs, output)
         return ClassResult((), len(all_jobs), len(all_jobs), time.monotonic() - started, output)
-    api = _engine()  # no engine: say so once, before any job is recorded or the state forgotten
     if fresh and state_path.exists():
         state_path.unlink()
+    if fresh or config.no_cache:
+        clear_run_cache()
+        config = replace(config, rerun=True)
     _prepare_baselines(api, (job.exercise for job in todo), config)
-    recorder = _Recorder(output)
+    try:
+        graded, interrupted = _run_pool(todo, config, _Recorder(output), jobs, progress)
+    finally:  # also on Ctrl-C: what finished is in the outputs, and no image is left behind
+        write_outputs(all_jobs, output)
+        if not keep_images:
+            remove_images(api, todo)
+    return ClassResult(tuple(graded), len(all_jobs) - len(todo), len(all_jobs), time.monotonic() - started, output,
+                       interrupted)
+
+
+def _run_pool(todo: Sequence[Job], config: GradeConfig, recorder: _Recorder, jobs: int | None,
+              progress: ProgressSink | None) -> tuple[list[Outcome], bool]:
+    """Grade `todo` in parallel; on Ctrl-C the running builds finish and are recorded, then it re-raises."""
     graded: list[Outcome] = []
-    interrupted = False
     pool = ThreadPoolExecutor(max_workers=jobs or default_jobs(), thread_name_prefix="grade-class")
     try:
         pending: set[Future[Outcome]] = {pool.submit(_grade_job, job, config, recorder) for job in todo}
@@ -250,16 +360,10 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
                 if progress is not None:
                     progress(len(graded), len(todo), outcome)
     except KeyboardInterrupt:
-        interrupted = True
         pool.shutdown(wait=True, cancel_futures=True)  # the running builds finish and are recorded
         raise
-    finally:
-        if not interrupted:
-            pool.shutdown(wait=True)
-        write_outputs(all_jobs, output)
-        if not keep_images:
-            remove_images(api, todo)
-    return ClassResult(tuple(graded), len(all_jobs) - len(todo), len(all_jobs), time.monotonic() - started, output)
+    pool.shutdown(wait=True)
+    return graded, False
 
 
 def remove_images(api: Any, jobs: Iterable[Job]) -> None:
@@ -271,6 +375,8 @@ def remove_images(api: Any, jobs: Iterable[Job]) -> None:
             api.remove_image(job_tag(job), force=True)
         except docker.errors.APIError:
             pass  # never built (could not grade) or already gone
+        except ENGINE_ERRORS:
+            return  # the engine went away: the labelled images are removed by the next run or `workshop clean`
 
 
 def _reports(jobs: Sequence[Job], output: Path) -> list[tuple[Job, dict[str, Any] | None]]:
@@ -283,26 +389,47 @@ def _reports(jobs: Sequence[Job], output: Path) -> list[tuple[Job, dict[str, Any
     return rows
 
 
-def write_outputs(jobs: Sequence[Job], output: Path) -> None:
-    """grades.csv (one row per submission, points per check), grades.json and students/<student>.html."""
-    rows = _reports(jobs, output)
+def _csv_rows(rows: list[tuple[Job, dict[str, Any] | None]]) -> list[list[object]]:
     check_ids: list[str] = []
     for _, report in rows:
         for check in (report or {}).get("checks", []):
             if check["id"] not in check_ids:
                 check_ids.append(check["id"])
+    table: list[list[object]] = [["student", "exercise", "status", "score", "max_score", "percent", "error",
+                                  *check_ids]]
+    for job, report in rows:
+        if report is None:
+            table.append([job.student, job.exercise, "not graded yet", "", "", "", "", *[""] * len(check_ids)])
+            continue
+        points = {c["id"]: c["points"] for c in report.get("checks", [])}
+        error = report.get("error")
+        table.append([job.student, job.exercise, "could not grade" if error else "graded", report["score"],
+                      report["max_score"], report["percent"], f"{error['kind']}: {error['message']}"
+                      if error else "", *[points.get(i, "") for i in check_ids]])
+    return table
+
+
+def _student_page(student: str, entries: list[tuple[Job, dict[str, Any] | None]], output: Path) -> str:
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{html_escape(student)}</title>",
+             f"<h1>Docker Diet Workshop: {html_escape(student)}</h1><ul>"]
+    for job, report in entries:
+        line = (f"{report['score']:g}/{report['max_score']:g} ({report['percent']:g}%)" if report and not
+                report.get("error") else "could not grade" if report else "not graded yet")
+        parts.append(f"<li>{html_escape(job.exercise)}: {line}</li>")
+    parts.append("</ul>")
+    for job, report in entries:
+        fragment = output / "reports" / _slug(student) / f"{job.exercise}.html"
+        if report is not None and fragment.exists():
+            parts.append(fragment.read_text())
+    return "\n".join(parts)
+
+
+def write_outputs(jobs: Sequence[Job], output: Path) -> None:
+    """grades.csv (one row per submission, points per check; no cell a spreadsheet would run as a formula),
+    grades.json and students/<student>.html (one file per student, even when names look alike)."""
+    rows = _reports(jobs, output)
     with (output / "grades.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "exercise", "status", "score", "max_score", "percent", "error", *check_ids])
-        for job, report in rows:
-            if report is None:
-                writer.writerow([job.student, job.exercise, "not graded yet", "", "", "", "", *[""] * len(check_ids)])
-                continue
-            points = {c["id"]: c["points"] for c in report.get("checks", [])}
-            error = report.get("error")
-            writer.writerow([job.student, job.exercise, "could not grade" if error else "graded", report["score"],
-                             report["max_score"], report["percent"], f"{error['kind']}: {error['message']}"
-                             if error else "", *[points.get(i, "") for i in check_ids]])
+        csv.writer(handle).writerows([csv_cell(cell) for cell in row] for row in _csv_rows(rows))
     (output / "grades.json").write_text(json.dumps(
         [{"student": job.student, "exercise": job.exercise, "report": report} for job, report in rows], indent=2))
     students = output / "students"
@@ -311,18 +438,7 @@ def write_outputs(jobs: Sequence[Job], output: Path) -> None:
     for job, report in rows:
         by_student.setdefault(job.student, []).append((job, report))
     for student, entries in by_student.items():
-        parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(student)}</title>",
-                 f"<h1>Docker Diet Workshop: {html.escape(student)}</h1><ul>"]
-        for job, report in entries:
-            line = (f"{report['score']:g}/{report['max_score']:g} ({report['percent']:g}%)" if report and not
-                    report.get("error") else "could not grade" if report else "not graded yet")
-            parts.append(f"<li>{html.escape(job.exercise)}: {line}</li>")
-        parts.append("</ul>")
-        for job, report in entries:
-            fragment = output / "reports" / _slug(student) / f"{job.exercise}.html"
-            if report is not None and fragment.exists():
-                parts.append(fragment.read_text())
-        (students / f"{_slug(student)}.html").write_text("\n".join(parts))
+        (students / f"{_slug(student)}.html").write_text(_student_page(student, entries, output))
 
 
 # ---------------------------------------------------------------- GitHub Classroom

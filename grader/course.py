@@ -30,11 +30,14 @@ from typing import Any
 
 from grader.api import GradeConfig, grade
 from grader.build import BuildEvent, ProgressCallback
+from grader.errors import GradeError
 from grader.exercises import starter_dockerfile
 from grader.model import Report, Status
 from grader.paths import APPS_DIR, EXERCISES
 from grader.registry import all_checks
 from grader.settings import ExerciseSettings, load_settings, settings_path
+from grader.submission_files import digest as file_digest
+from grader.submission_files import present, read_text
 from grader.units import human_bytes
 
 COURSE_ID = "docker-diet-workshop"
@@ -75,7 +78,8 @@ RETRY_KINDS = frozenset({"no-engine", "error"})
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+    """The file's digest, read without following links (a link or FIFO gets a stable marker, never a hang)."""
+    return file_digest(path)
 
 
 @contextlib.contextmanager
@@ -99,11 +103,13 @@ def _step_printer() -> ProgressCallback:
 
 
 def submission_config(exercise: str, folder: Path) -> GradeConfig:
-    """How a course folder is graded: its own app/ copy and grading.toml, the packaged starting Dockerfile."""
+    """How a course folder is graded: its own app/ copy and grading.toml, the packaged starting Dockerfile, the
+    class's allow list of bases, and an image tag of its own (two learners' autogrades never share one)."""
     settings_file = folder / SETTINGS_NAME
     settings = load_settings(exercise, settings_file) if settings_file.is_file() else None
-    return GradeConfig(settings=settings, app_dir=folder / APP_FOLDER,
-                       baseline_dockerfile=starter_dockerfile(exercise))
+    where = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    return GradeConfig(settings=settings, app_dir=folder / APP_FOLDER, baseline_dockerfile=starter_dockerfile(exercise),
+                       class_mode=True, tag=f"docker-diet-workshop/{exercise}:course-{where}")
 
 
 def grade_submission(exercise: str, folder: str | Path | None = None, *, verbose: bool = True) -> Report:
@@ -114,14 +120,14 @@ def grade_submission(exercise: str, folder: str | Path | None = None, *, verbose
     where = Path(folder) if folder is not None else Path.cwd()
     dockerfile, dockerignore = where / "Dockerfile", where / ".dockerignore"
     key = (exercise, str(where.resolve()), _digest(dockerfile), _digest(dockerignore),
-           _digest(where / "Dockerfile.dockerignore"))
+           _digest(where / "Dockerfile.dockerignore"), _digest(where / SETTINGS_NAME))
     if key in _REPORTS:
         return _REPORTS[key]
     if verbose:
         print(f"Grading {exercise}: building your Dockerfile (minutes the first time, seconds after) ...",
               flush=True)
     with _quiet():
-        report = grade(exercise, dockerfile, dockerignore if dockerignore.is_file() else None,
+        report = grade(exercise, dockerfile, dockerignore if present(dockerignore) else None,
                        config=submission_config(exercise, where), progress=_step_printer() if verbose else None)
     if report.error is None or report.error.kind not in RETRY_KINDS:
         _REPORTS[key] = report  # a missing engine is not the learner's answer: the next run tries again
@@ -146,10 +152,14 @@ def show_dockerfile(folder: str | Path | None = None) -> None:
     where = Path(folder) if folder is not None else Path.cwd()
     for name in LEARNER_FILES:
         path = where / name
-        if not path.is_file():
+        if not present(path):
             print(f"--- no {name} yet" + (" (create one beside the Dockerfile)" if name != "Dockerfile" else ""))
             continue
-        lines = path.read_text().splitlines()
+        try:
+            lines = read_text(path).splitlines()
+        except GradeError as exc:
+            print(f"--- {name}: {exc.message}")
+            continue
         print(f"--- {name} ({len(lines)} lines)")
         for number, line in enumerate(lines, 1):
             print(f"{number:3} | {line}")
@@ -174,6 +184,13 @@ def expect(report: Report, check_id: str, points: float) -> float:
         return round(earned, 2)
     hint = f"\nNext step: {result.hint}" if result.hint else ""
     raise CheckNotPassed(f"{check_id} ({result.status.value}): {result.message}{hint}\nLesson: {result.lesson}")
+
+
+def expect_check(exercise: str, check_id: str, points: float) -> float:
+    """A self-contained autograded test: grade the notebook's folder (a cache hit after the grading cell) and
+    score one check. It reads no notebook global, so no other cell can change what it returns."""
+    __tracebackhide__ = True
+    return expect(grade_submission(exercise, verbose=False), check_id, points)
 
 
 # ---------------------------------------------------------------- writing a course
@@ -263,7 +280,8 @@ def build_notebook(exercise: str, settings: ExerciseSettings) -> Any:
                              metadata=_meta("tests-heading")),
     ]
     for cell in cells:
-        call = f"expect(report, {cell.check_id!r}, points={cell.points:g})"
+        call = (f"import grader.course\n"
+                f"grader.course.expect_check({exercise!r}, {cell.check_id!r}, points={cell.points:g})")
         header = f"# {cell.check_id}: {cell.title} ({cell.points:g} points)"
         if cell.hidden:
             source = (f"{header}, a hidden test: graded when you submit.\n"
@@ -281,9 +299,24 @@ def nbgrader_config(exercises: tuple[str, ...], course_id: str) -> str:
     return textwrap.dedent(f'''\
         # nbgrader configuration written by `workshop course init`. Run nbgrader from this folder.
         import os, sys
+
         # nbgrader runs `alembic` by name: find the one beside this nbgrader, even when the venv is not activated.
         os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
         c = get_config()  # noqa: F821 - provided by nbgrader
+
+        # Learners' code never runs at autograde. The kernel starts in the learner's folder: with a safe path,
+        # Python and IPython do not import from it (a submitted grader.py or ipykernel_launcher.py stays inert).
+        os.environ["PYTHONSAFEPATH"] = "1"
+        # Cells the instructor did not write (added, or with forged ids) are dropped before anything executes;
+        # OverwriteCells then restores the instructor's source of every cell that is left.
+        c.Autograde.sanitize_preprocessors = [
+            "nbgrader.preprocessors.ClearOutput",
+            "nbgrader.preprocessors.DeduplicateIds",
+            "grader.nbgrader_guard.DropForeignCells",
+            "nbgrader.preprocessors.OverwriteKernelspec",
+            "nbgrader.preprocessors.OverwriteCells",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ]
 
         c.CourseDirectory.course_id = {course_id!r}
         # A learner's local installs never travel with a submission.

@@ -39,7 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help=f"Builds at once on the one engine (default here: {default_jobs()}, from the cores).")
     p.add_argument("--exercise", action="append", choices=EXERCISES, dest="exercises",
                    help="Only this exercise (repeat for several; default: all three).")
-    p.add_argument("--fresh", action="store_true", help="Forget the state file and grade everything again.")
+    p.add_argument("--fresh", action="store_true",
+                   help="Forget the state file and the remembered container runs; grade everything again.")
+    p.add_argument("--no-cache", action="store_true",
+                   help="Rebuild every step of every submission (slow) and forget the remembered runs.")
     p.add_argument("--retry-errors", action="store_true",
                    help="Grade again the submissions that could not be graded (after fixing the machine).")
     p.add_argument("--keep-images", action="store_true", help="Keep each submission's image after the run.")
@@ -92,10 +95,12 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
         print(f"[{done}/{total}] {outcome.job.key}: {outcome.summary} ({outcome.seconds:.0f} s)", file=sys.stderr,
               flush=True)
 
-    config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout)
+    config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
+                         class_mode=True)
     try:
         result: ClassResult = grade_class(submissions, output, jobs=args.jobs, config=config,
-                                          exercises=tuple(args.exercises or EXERCISES), fresh=args.fresh,
+                                          exercises=tuple(args.exercises or EXERCISES),
+                                          fresh=args.fresh or args.no_cache,
                                           retry_errors=args.retry_errors, keep_images=args.keep_images, progress=progress)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)

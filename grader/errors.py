@@ -4,7 +4,9 @@
     ├── NoEngine               no Docker engine answers
     ├── UnknownExercise        not node-api, fastapi or combined
     ├── DockerfileError        missing, empty or unparsable Dockerfile
-    │   └── BuildKitOnlySyntax heredocs, RUN --mount, ... under the classic builder
+    │   ├── BuildKitOnlySyntax heredocs, RUN --mount, ... under the classic builder
+    │   ├── UnsafeFile         a submitted file that is a link, a FIFO, a device, too big, unreadable, not UTF-8
+    │   └── DisallowedImage    FROM / COPY --from / --mount from= names an image the class does not allow
     ├── BuildFailed            a step failed: its instruction, line and the last log lines
     └── BuildTimeout           the build ran past --build-timeout and was stopped
 
@@ -59,6 +61,14 @@ class BuildKitOnlySyntax(DockerfileError):
     """The Dockerfile needs BuildKit but only the classic builder is available."""
 
     kind = "buildkit-only-syntax"
+
+
+class UnsafeFile(DockerfileError):
+    """A learner's Dockerfile or .dockerignore that is not a small regular UTF-8 file inside the submission."""
+
+
+class DisallowedImage(DockerfileError):
+    """An image reference outside the allow list (class modes) or an image the grader itself made (always)."""
 
 
 class BuildFailed(GradeError):

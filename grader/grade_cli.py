@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-cache", action="store_true", help="Rebuild every step and run the container again.")
     p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
                    help="Build back end (default: buildx when the plugin works, else classic).")
+    p.add_argument("--class-mode", action=argparse.BooleanOptionalAction, default=_in_ci(),
+                   help="Grade as a class does: FROM / COPY --from / --mount from= may name only the exercise's "
+                        "bases and grading.toml's [bases] allow (default: on when $CI or $GITHUB_ACTIONS is set).")
     p.add_argument("--no-baseline", action="store_true",
                    help="Do not build the naive image for `reduction` (it is skipped unless already cached).")
     p.set_defaults(func=cmd_grade)
@@ -51,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("explain", help="Explain one check: what it measures and where the lesson is.")
     p.add_argument("check_id", metavar="CHECK_ID")
     p.set_defaults(func=cmd_explain)
+
+
+def _in_ci() -> bool:
+    return any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in ("CI", "GITHUB_ACTIONS"))
 
 
 @contextmanager
@@ -106,7 +114,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print("--dockerfile grades one exercise; leave out --all.", file=sys.stderr)
         return EXIT_CANNOT
     config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
-                         baseline=not args.no_baseline)
+                         baseline=not args.no_baseline, class_mode=args.class_mode)
+    if args.no_cache:
+        from grader.api import clear_run_cache
+
+        clear_run_cache()
     reports = []
     for exercise in EXERCISES if args.all else (args.exercise,):
         with _progress(args.format == "table") as progress:

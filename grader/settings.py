@@ -18,6 +18,14 @@ from grader.paths import EXERCISES, EXERCISES_DIR
 
 MB = 1_000_000
 
+#: The images each exercise is built on (the workshop's stand-ins); in class modes a Dockerfile may build only on
+#: these, `scratch`, its own stages and what grading.toml's `[bases] allow` adds.
+EXERCISE_BASES: Mapping[str, tuple[str, ...]] = {
+    "node-api": ("node:20", "node:20-slim", "debian:bookworm-slim"),
+    "fastapi": ("python:3.11", "python:3.11-slim", "debian:bookworm-slim"),
+    "combined": ("node:20", "node:20-slim", "debian:bookworm-slim"),
+}
+
 
 @dataclass(frozen=True)
 class ExerciseSettings:
@@ -38,6 +46,12 @@ class ExerciseSettings:
         default_factory=lambda: ArticleNumbers(before_bytes=1200 * MB, after_bytes=180 * MB)
     )
     article_sections: Mapping[str, str] = field(default_factory=dict)
+    extra_bases: tuple[str, ...] = ()  # grading.toml [bases] allow: images allowed beyond EXERCISE_BASES
+
+    @property
+    def allowed_bases(self) -> tuple[str, ...]:
+        """What FROM / COPY --from / --mount from= may name in class modes (besides the file's own stages)."""
+        return (*EXERCISE_BASES.get(self.exercise, ()), "scratch", *self.extra_bases)
 
 
 DEFAULTS_HELP: Mapping[str, str] = {
@@ -51,6 +65,7 @@ DEFAULTS_HELP: Mapping[str, str] = {
     "run.memory_mb": "Memory limit of the graded container.",
     "report.bandwidth_mbps": "Bandwidth used to turn the compressed size into a pull time.",
     "points.<check-id>": "Points for a check in this exercise (0 makes it advisory).",
+    "bases.allow": "Images a Dockerfile may also build on in class modes (the exercise's bases and scratch always).",
     "article.*": "The article's before/after numbers for this app (sizes in MB, times in seconds).",
 }
 
@@ -107,4 +122,11 @@ def settings_from_mapping(exercise: str, data: Mapping[str, Any]) -> ExerciseSet
         bandwidth_mbps=float(data.get("report", {}).get("bandwidth_mbps", base.bandwidth_mbps)),
         article=art,
         article_sections={str(k): str(v) for k, v in article.get("sections", {}).items()},
+        extra_bases=_allowed(data.get("bases", {}).get("allow", [])),
     )
+
+
+def _allowed(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+        raise GradeError("grading.toml: [bases] allow must be a list of image names, e.g. [\"node:20-alpine\"].")
+    return tuple(value)

@@ -3,11 +3,11 @@ where available and as plain HTML otherwise. Also a progress callback for builds
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from grader.build import BuildEvent, ProgressCallback
 from grader.model import Report, Status
+from grader.reporters.sanitize import html_escape as escape
 from grader.units import human_bytes
 
 _COLOUR = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.ERROR: "#8250df", Status.SKIPPED: "#9a6700"}

@@ -8,14 +8,20 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.table import Table
 
 from grader.model import CheckResult, Report, Status
+from grader.reporters.sanitize import strip_control
 from grader.units import human_bytes, human_seconds
 
 _MARK = {Status.PASS: "[green]PASS[/]", Status.FAIL: "[red]FAIL[/]", Status.ERROR: "[magenta]ERROR[/]",
          Status.SKIPPED: "[yellow]SKIP[/]"}
+
+
+def escape(text: object) -> str:
+    """Rich markup escaped, and no terminal escapes or control characters from a submission's output."""
+    return _markup_escape(strip_control(text))
 
 
 def _value(value: object) -> str:
@@ -61,7 +67,7 @@ def print_report(report: Report, console: Console | None = None) -> None:
         if report.error.log_tail:
             console.print("Last log lines:")
             for line in report.error.log_tail:
-                console.print(f"  {line}", markup=False, highlight=False)
+                console.print(f"  {strip_control(line)}", markup=False, highlight=False)
     else:
         colour = "green" if report.passed else "yellow"
         bonus = sum(c.points for c in report.checks if c.bonus)

@@ -66,7 +66,7 @@ def test_notebook_cells_map_points_to_check_ids(tmp_path: Path) -> None:
     for cell in graded:
         check_id = cell["metadata"]["nbgrader"]["grade_id"].removeprefix("check-")
         assert cell["metadata"]["nbgrader"]["points"] == scored[check_id]
-        assert f"expect(report, {check_id!r}, points={scored[check_id]:g})" in "".join(cell["source"])
+        assert f"grader.course.expect_check('node-api', {check_id!r}, points={scored[check_id]:g})" in "".join(cell["source"])
         assert ("### BEGIN HIDDEN TESTS" in "".join(cell["source"])) == (check_id in HIDDEN_CHECKS)
     grading = [c for c in notebook["cells"] if "grade_submission(" in "".join(c["source"])]
     assert len(grading) == 1, "one grade() per notebook"

@@ -1,0 +1,48 @@
+"""What every remembered result is keyed on, so that no cache returns a stale grade.
+
+A result depends on the learner's Dockerfile and ignore file, the app's context, the exercise's settings
+(grading.toml), the base images (their ids: `workshop bases` or a bundle may replace one under the same tag) and
+the grader itself (a fixed check changes scores). Every cache key (run results, baselines, grade-class state)
+is a digest of all of them; change any one and the result is computed again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+
+from grader.settings import ExerciseSettings
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=1)
+def grader_version() -> str:
+    """The package version plus a digest of the grader's own source and data files (edits in a checkout count)."""
+    try:
+        version = metadata.version("docker-diet-workshop")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*")):
+        if path.suffix in (".py", ".json", ".Dockerfile") and path.is_file():
+            digest.update(str(path.relative_to(_PACKAGE_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{version}+{digest.hexdigest()[:12]}"
+
+
+def settings_digest(settings: ExerciseSettings | None) -> str:
+    """The exercise's settings as graded (thresholds, points, allowed bases): a frozen dataclass's repr."""
+    return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+
+
+def inputs_digest(*, dockerfile: str, dockerignore: str | None, context_sha256: str,
+                  settings: ExerciseSettings | None, base_ids: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
+    """One digest of everything that decides a grade (see the module docstring)."""
+    pairs = sorted(base_ids.items() if isinstance(base_ids, Mapping) else base_ids)
+    parts = ("dockerfile", dockerfile, "dockerignore", "<none>" if dockerignore is None else dockerignore,
+             "context", context_sha256, "settings", settings_digest(settings), "bases", repr(pairs),
+             "grader", grader_version())
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]

@@ -1,0 +1,46 @@
+"""Make text from a submission safe to show: no terminal escapes, no XML-illegal characters, no CSV formulas.
+
+Build logs, container logs, file names found in an image and error messages all come from what a learner's
+Dockerfile ran. Printed raw they could move the instructor's cursor, rewrite the terminal title or a hyperlink
+(ESC [ ... m, OSC 8), break the JUnit file a CI system parses, or become a formula when grades.csv is opened
+in a spreadsheet. Every reporter passes such text through these functions (one place, one rule).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+#: ANSI/VT escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other ESC-introduced pairs,
+#: and their 8-bit C1 forms (0x9b CSI, 0x9d OSC).
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL / ST
+    r"|\x1b[P^_X][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, PM, APC, SOS ... ST
+    r"|\x1b[@-Z\\-_ -/]?[0-~]?"  # two- or three-byte ESC sequences, or a lone ESC
+)
+#: What is left after the sequences: C0 controls but tab and newline, DEL, C1 controls, lone surrogates and the
+#: two non-characters XML forbids.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def strip_control(text: object) -> str:
+    """`text` as a str without escape sequences or control characters (tab and newline kept; CR becomes LF)."""
+    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    value = _ESCAPES.sub("", value)
+    return _CONTROLS.sub("\ufffd", value)
+
+
+def html_escape(text: object, quote: bool = True) -> str:
+    """html.escape after strip_control: for every HTML reporter."""
+    return html.escape(strip_control(text), quote=quote)
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text: strings starting with = + - @ (or tab/CR) get a leading
+    apostrophe, as OWASP advises; numbers stay numbers."""
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    text = strip_control(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
