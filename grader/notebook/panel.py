@@ -76,6 +76,7 @@ class GradePanel:
         self._grade = grade_function or grade
         self._log: deque[str] = deque(maxlen=LOG_LINES)
         self._last_flush = 0.0
+        self._handle: Any = None  # the display, updated after each grade so saved notebooks keep the result
         self._w = ipywidgets_module()
         if self._w is not None:
             self._build_widgets(self._w)
@@ -141,6 +142,8 @@ class GradePanel:
         self.status.value = escape(summary)
         self.log.value = "<pre style='max-height:18em;overflow:auto'>" + escape("\n".join(self._log)) + "</pre>"
         self.chart.value, self.checks.value = chart, checks
+        if self._handle is not None:
+            self._handle.update(self.widget)  # refreshes the text/html fallback stored with the output
 
 
 def grade_panel(exercise: str, dockerfile: str | Path | None = None, dockerignore: str | Path | None = None,
@@ -151,7 +154,7 @@ def grade_panel(exercise: str, dockerfile: str | Path | None = None, dockerignor
 
     panel = GradePanel(exercise, dockerfile, dockerignore, reference=reference, title=title, role=role)
     if panel._w is not None:
-        display(panel.widget)  # type: ignore[no-untyped-call]
+        panel._handle = display(panel.widget, display_id=True)  # type: ignore[no-untyped-call]
     if run:
         panel.run()
     return panel
@@ -172,6 +175,8 @@ class ReferenceSection:
             self.body = w.VBox([w.HTML(value="<i>Open this section to grade the reference.</i>")])
             self.widget = w.Accordion(children=[self.body], selected_index=None)
             self.widget.set_title(0, "Compare with the reference (opens on request)")
+            with_fallback(self.widget, lambda: "<p class='ddw-reference-closed'><b>Compare with the reference</b> "
+                          "(opens on request in JupyterLab)</p>")
             self.widget.observe(lambda change: self.open() if change["new"] == 0 else None, names="selected_index")
 
     def open(self) -> Report:
