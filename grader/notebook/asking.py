@@ -42,7 +42,8 @@ def choice_feedback(answer: str | None, correct: str, explanation: str = "") -> 
                     "ddw-feedback ddw-unanswered")
     right = answer == correct
     return _box(_GOOD if right else _BAD, f"{'Right' if right else 'Not quite'}: you picked <b>{escape(answer)}"
-                f"</b>; what happened: <b>{escape(correct)}</b>.{tail}", f"ddw-feedback ddw-{'right' if right else 'wrong'}")
+                f"</b>; what happened: <b>{escape(correct)}</b>.{tail}",
+                f"ddw-feedback ddw-{'right' if right else 'wrong'}")
 
 
 class Prediction:
@@ -114,7 +115,8 @@ class Prediction:
             return
         box = self._w.VBox([self._w.HTML(value=f"<div class='ddw-predict'><b>Predict:</b> "
                                                f"{escape(self.question)}</div>"), self.input])
-        display(with_fallback(box, lambda: f"<p><b>Predict:</b> {escape(self.question)}</p>"))  # type: ignore[no-untyped-call]
+        fallback = f"<p><b>Predict:</b> {escape(self.question)}</p>"
+        display(with_fallback(box, lambda: fallback))  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,8 @@ class Hints:
         from IPython.display import display
 
         if self._w is None:
-            display(html("<p>Hints: call <code>reveal_next()</code> for one more.</p>"))  # type: ignore[no-untyped-call]
+            note = "<p>Hints: call <code>reveal_next()</code> for one more.</p>"
+            display(html(note))  # type: ignore[no-untyped-call]
             return
         display(with_fallback(self._w.VBox([self.button, self.out]),  # type: ignore[no-untyped-call]
                               lambda: f"<p>{len(self.hints)} hints, revealed one at a time.</p>"))

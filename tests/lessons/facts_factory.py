@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from grader.inspect import LayerIndex, merge_layers
-from grader.model import ArticleNumbers, CheckResult, Comparison, FileEntry, ImageFacts, LayerFacts, Report, Status
+from grader.model import (
+    ArticleNumbers,
+    CheckResult,
+    Comparison,
+    FileEntry,
+    ImageFacts,
+    LayerFacts,
+    Report,
+    Status,
+)
 
 
 def check(id: str, status: Status, points: float, max_points: float, hint: str | None = None) -> CheckResult:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from grader.notebook import quizzes
-from grader.notebook.asking import Hints, Prediction, Question, Quiz, choice_feedback, number_feedback
+from grader.notebook.asking import (
+    Hints,
+    Prediction,
+    Question,
+    Quiz,
+    choice_feedback,
+    number_feedback,
+)
 
 
 def test_a_close_number_prediction_is_praised_and_a_far_one_corrected() -> None:
