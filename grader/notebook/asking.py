@@ -133,7 +133,8 @@ class Question:
             return ""
         right = choice == self.correct
         verdict = "Correct." if right else f"Not this one. The answer is: {escape(self.options[self.correct])}."
-        return _box(_GOOD if right else _BAD, f"<b>{verdict}</b> {escape(self.explanations[choice])}",
+        why = self.explanations[choice].removeprefix("Right: ") if right else self.explanations[choice]
+        return _box(_GOOD if right else _BAD, f"<b>{verdict}</b> {escape(why)}",
                     f"ddw-feedback ddw-{'right' if right else 'wrong'}")
 
 

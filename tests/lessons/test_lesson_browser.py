@@ -207,7 +207,9 @@ def test_lesson_02_learner_edits_the_dockerfile_in_the_editor_and_the_score_chan
     first = _score(mine.get_by_text("grade #1:").inner_text())
     assert mine.locator(".ddw-check-table").count() == 1 and mine.locator(".ddw-size-chart").count() == 1
     # The lesson's link opens the exercise in JupyterLab's editor, beside the lesson.
-    page.locator(".jp-RenderedMarkdown a[href='../exercises/node-api/Dockerfile']").first.click()
+    link = page.locator(".jp-RenderedMarkdown a", has_text="exercises/node-api/Dockerfile").first
+    _scroll_to_top_of(link)
+    link.click()
     editor = page.locator(".jp-FileEditor .cm-content").last
     editor.wait_for(timeout=60_000)
     editor.click()
@@ -263,9 +265,10 @@ def test_lesson_01_prediction_and_quiz_answered_in_the_browser(lab: Lab, browser
     # The quiz: a wrong pick is explained, then the right one.
     quiz = page.locator(".jp-CodeCell", has_text='Quiz(quizzes.LESSONS["01"])')
     _scroll_to_top_of(quiz)
-    quiz.get_by_text("It shrinks back to the base").click()
+    options = quiz.locator(".widget-radio-box label")
+    options.filter(has_text="It shrinks back to the base").first.click()
     quiz.locator(".ddw-feedback.ddw-wrong").wait_for(timeout=10_000)
-    quiz.get_by_text("It stays as large (or grows a little)").click()
+    options.filter(has_text="It stays as large (or grows a little)").first.click()
     quiz.locator(".ddw-feedback.ddw-right").first.wait_for(timeout=10_000)
     assert "Correct." in quiz.locator(".ddw-feedback").first.inner_text()
     page.screenshot(path=str(shots / "lesson-01-quiz.png"))

@@ -98,3 +98,14 @@ def test_stretch_dockerfiles_lists_only_the_apps_that_have_one(tmp_path: Path) -
     (tmp_path / "stretch" / "fastapi").mkdir(parents=True)
     (tmp_path / "stretch" / "fastapi" / "Dockerfile").write_text("FROM scratch\n")
     assert list(beyond.stretch_dockerfiles(tmp_path)) == ["fastapi"]
+
+
+def test_no_lesson_cell_imports_the_engine_the_inspector_or_the_docker_sdk() -> None:
+    import re
+
+    from lesson_support import NOTEBOOKS, read_notebook
+
+    pattern = re.compile(r"^\s*(import docker\b|from docker\b|.*grader\.(engine|inspect|build)\b)", re.MULTILINE)
+    offenders = [(name, cell.get("id")) for name in NOTEBOOKS for cell in read_notebook(name).cells
+                 if cell.cell_type == "code" and pattern.search(cell.source)]
+    assert not offenders, offenders
