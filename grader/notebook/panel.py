@@ -183,10 +183,12 @@ class ReferenceSection:
         """Grade the reference (once) and show it beside the learner's latest grade."""
         if self.report is None:
             self.report = grade_quietly(self.exercise, self.dockerfile, self.dockerignore, role="reference")
-        parts = [html(f"<b>{escape(str(self.dockerfile))}</b><pre>{escape(self.dockerfile.read_text())}</pre>"),
-                 html(size_chart_html(size_bars(self.mine.report or self.report, self.report),
+        dockerfile = (f"<details><summary><b>{escape(str(self.dockerfile))}</b> (click to read)</summary>"
+                      f"<pre>{escape(self.dockerfile.read_text())}</pre></details>")
+        parts = [html(size_chart_html(size_bars(self.mine.report or self.report, self.report),
                                       f"Image size: {self.exercise}, yours and the reference")),
-                 html(check_table_html(self.report)), layer_explorer(self.report, "Reference layers")]
+                 html(check_table_html(self.report)), html(dockerfile),
+                 layer_explorer(self.report, "Reference layers")]
         if self._w is not None:
             self.body.children = parts
             self.widget.selected_index = 0
