@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.checks.contents import is_secret_file_name
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.lint import lint_dockerfile
@@ -22,7 +23,7 @@ class ContextSummary:
     size_bytes: int
     file_count: int
     top: list[tuple[str, int]]  # top-level entry -> bytes
-    env_files: list[str]  # .env* files that went in
+    secrets: list[str]  # .env files that went in, by the `no-secrets` rule (.env.example is not a secret)
     has_git: bool
 
 
@@ -30,18 +31,18 @@ def summarize_context(app_dir: Path, dockerfile_text: str, dockerignore_text: st
     """What the classic builder would send from app_dir with this .dockerignore, grouped by top-level entry."""
     context = assemble_context(app_dir, dockerfile_text, dockerignore_text)
     top: dict[str, int] = {}
-    env_files: list[str] = []
+    secrets: list[str] = []
     has_git = False
     context.tar.seek(0)
     with tarfile.open(fileobj=context.tar, mode="r:*") as tar:
         for member in tar:
             head = member.name.split("/", 1)[0]
             top[head] = top.get(head, 0) + member.size
-            if member.name.rsplit("/", 1)[-1].startswith(".env"):
-                env_files.append(member.name)
+            if is_secret_file_name(member.name.rsplit("/", 1)[-1]):
+                secrets.append(member.name)
             has_git = has_git or head == ".git"
     return ContextSummary(context.size_bytes, context.file_count,
-                          sorted(top.items(), key=lambda item: -item[1]), env_files, has_git)
+                          sorted(top.items(), key=lambda item: -item[1]), secrets, has_git)
 
 
 def app_copy_with_git(app: str, destination: Path, *, with_node_modules_mb: int = 0) -> Path:

@@ -109,3 +109,12 @@ def test_no_lesson_cell_imports_the_engine_the_inspector_or_the_docker_sdk() -> 
     offenders = [(name, cell.get("id")) for name in NOTEBOOKS for cell in read_notebook(name).cells
                  if cell.cell_type == "code" and pattern.search(cell.source)]
     assert not offenders, offenders
+
+
+def test_the_context_summary_flags_env_files_by_the_no_secrets_rule(tmp_path: Path) -> None:
+    from grader.notebook.principles import summarize_context
+
+    for name in (".env", ".env.production", ".env.example", "main.js"):
+        (tmp_path / name).write_text("x")
+    summary = summarize_context(tmp_path, "FROM scratch\n", None)
+    assert sorted(summary.secrets) == [".env", ".env.production"]
