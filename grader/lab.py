@@ -20,6 +20,7 @@ def lab_command(port: int = 8888, open_browser: bool = True) -> list[str]:
     command = [
         sys.executable, "-m", "jupyterlab",
         f"--ServerApp.root_dir={REPO_ROOT}",
+        "--ContentsManager.allow_hidden=True",  # the lessons link to exercises/<app>/.dockerignore
         f"--port={port}",
         "--ServerApp.ip=127.0.0.1",
     ]

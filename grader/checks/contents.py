@@ -35,6 +35,12 @@ _SYSTEM_ROOTS = ("usr/", "lib/", "lib64/", "bin/", "sbin/", "etc/", "var/", "opt
 _SECRET_NAME = re.compile(r"^\.env(?:\.(?!example$|sample$|template$|dist$)[^/]+)?$")
 
 
+def is_secret_file_name(name: str) -> bool:
+    """`.env` and `.env.<anything>`, except the example/sample/template/dist files, which hold no secrets.
+    The one rule for `no-secrets` and for the lessons that list what a build context sends."""
+    return bool(_SECRET_NAME.match(name))
+
+
 def learner_files(image: ImageFacts) -> Iterator[tuple[str, MergedEntry]]:
     """Paths of the final file system that the learner's layers (not the base image) provide."""
     first = image.base_layer_count
@@ -154,7 +160,7 @@ def no_secrets(ev: Evidence) -> Outcome:
         if layer.from_base:
             continue
         for path, entry in layer.files.items():
-            if entry.kind != "dir" and _SECRET_NAME.match(path.rsplit("/", 1)[-1]) and not any(
+            if entry.kind != "dir" and is_secret_file_name(path.rsplit("/", 1)[-1]) and not any(
                 v in path for v in _VENDORED
             ):
                 found.append(f"/{path} (layer {index + 1})")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from grader.checks.lessons import lesson
-from grader.model import ImageFacts
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
+from grader.waste import wasted_bytes
 
 
 @check("multi-stage", title="Multi-stage build", points=5, lesson=lesson("multi-stage", "What multi-stage does"),
@@ -34,42 +34,6 @@ def multi_stage(ev: Evidence) -> Outcome:
                    ">= 2 stages, final copies from a builder",
                    f"{len(info.stages)} stages; the final stage starts from {final.base} and copies from "
                    f"{', '.join(stage_sources)}.")
-
-
-def wasted_bytes(image: ImageFacts) -> dict[str, int]:
-    """Bytes written by one layer and overwritten or deleted by a later learner layer, per instruction.
-
-    A file is wasted when the final file system gets it from a later layer, or not at all. Base-image files
-    count only when a learner layer replaced or deleted them (the base's own churn is not the learner's).
-    """
-    first = image.base_layer_count
-    learner_deletes = [(layer.deleted, layer.opaque_dirs) for layer in image.layers[first:]]
-
-    def deleted_by_learner(path: str) -> bool:
-        prefixes = {path}
-        head = path
-        while "/" in head:
-            head = head.rsplit("/", 1)[0]
-            prefixes.add(head)
-        return any(prefixes & deleted or (prefixes - {path}) & opaque for deleted, opaque in learner_deletes)
-
-    waste: dict[str, int] = {}
-    for index, layer in enumerate(image.layers):
-        total = 0
-        for path, entry in layer.files.items():
-            if entry.kind == "dir" or entry.size == 0:
-                continue
-            final = image.merged.get(path)
-            if final is not None and final.layer == index:
-                continue
-            if layer.from_base and (final is None and not deleted_by_learner(path) or
-                                    final is not None and final.layer < first):
-                continue
-            total += entry.size
-        if total:
-            label = "base image (replaced or deleted by your layers)" if layer.from_base else layer.instruction
-            waste[label] = waste.get(label, 0) + total
-    return waste
 
 
 @check("layer-waste", title="Little layer waste", points=5, lesson=lesson("fat", "Layers are permanent"),

@@ -51,6 +51,51 @@ def test_lesson_is_committed_without_outputs(name: str) -> None:
     assert "widgets" not in notebook.metadata
 
 
+EXERCISE_LESSONS = {"02-multi-stage-node.ipynb": "node-api", "03-python-fastapi.ipynb": "fastapi",
+                    "04-combined.ipynb": "combined"}
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISE_LESSONS))
+def test_exercise_lesson_shows_no_reference_before_the_learners_first_grade(name: str) -> None:
+    """Attempt first: nothing before the learner's grade cell names the reference, and the reference is only
+    reached through the collapsed `compare_with_reference` section after it."""
+    cells = read_notebook(name).cells
+    first_grade = next(i for i, cell in enumerate(cells) if cell.cell_type == "code" and "grade_panel(" in cell.source)
+    assert "../exercises/" in cells[first_grade].source, "the learner's own file is graded first"
+    before = [cell.get("id") for cell in cells[:first_grade] if "solutions/" in cell.source
+              or "reference" in cell.source.lower()]
+    assert not before, f"{name}: cells {before} show the reference before the first grade"
+    reference_cells = [i for i, cell in enumerate(cells) if "solutions/" in cell.source and cell.cell_type == "code"]
+    assert not reference_cells, "the reference is graded only when the learner opens the section"
+    opens = [i for i, cell in enumerate(cells) if "compare_with_reference(" in cell.source and cell.cell_type == "code"
+             and "import" not in cell.source]
+    assert opens and min(opens) > first_grade
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISE_LESSONS))
+def test_exercise_lesson_links_its_files_for_the_editor_and_gives_hints(name: str) -> None:
+    app = EXERCISE_LESSONS[name]
+    text = "\n".join(cell.source for cell in read_notebook(name).cells)
+    assert f"](../exercises/{app}/Dockerfile)" in text and f"](../exercises/{app}/.dockerignore)" in text
+    assert "Hints([" in text
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_lesson_asks_two_predictions_and_ends_with_a_quiz(name: str) -> None:
+    code = [cell.source for cell in read_notebook(name).cells if cell.cell_type == "code"]
+    predictions = sum(source.count("Prediction(") for source in code)
+    reveals = sum(source.count(".reveal(") for source in code)
+    assert predictions >= 2 and reveals >= predictions, f"{name}: {predictions} predictions, {reveals} reveals"
+    assert "Quiz(quizzes.LESSONS" in code[-1], f"{name}: the last code cell should be the quiz"
+
+
+@pytest.mark.parametrize("name", ["00-start-here.ipynb", "01-why-images-get-fat.ipynb",
+                                  "02-multi-stage-node.ipynb", "06-measuring.ipynb"])
+def test_lesson_has_the_learner_type_real_docker_commands(name: str) -> None:
+    code = "\n".join(cell.source for cell in read_notebook(name).cells if cell.cell_type == "code")
+    assert "!docker " in code or ("%%bash" in code and "docker " in code)
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_lesson_executes_top_to_bottom(name: str, docker_client: docker.DockerClient) -> None:

@@ -1,0 +1,55 @@
+"""What several lessons share: the exercise's starting Dockerfile and lesson variants of a Dockerfile, kept
+under the workshop's state folder so that no lesson writes into exercises/ (the learner's folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.baseline import starting_dockerfile
+from grader.model import ArticleNumbers
+from grader.paths import STATE_DIR
+from grader.settings import load_settings
+
+LESSON_STATE = STATE_DIR / "lessons"
+
+
+def article_numbers(exercise: str) -> ArticleNumbers:
+    """The article's before/after numbers for an exercise, from exercises/<app>/grading.toml [article]."""
+    return load_settings(exercise).article
+
+
+def starting_dockerfile_path(app: str) -> Path:
+    """The exercise's starting Dockerfile as committed, copied where a lesson may grade it (no .dockerignore
+    beside it, as at the start)."""
+    folder = LESSON_STATE / f"{app}-start"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "Dockerfile"
+    text = starting_dockerfile(app)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def variant_of(app: str, name: str, text: str, dockerignore: Path | None = None) -> tuple[Path, Path | None]:
+    """Write a variant Dockerfile (and a copy of a .dockerignore) under the lessons' state folder."""
+    folder = LESSON_STATE / f"{app}-{name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "Dockerfile"
+    path.write_text(text)
+    ignore = None
+    if dockerignore is not None:
+        ignore = folder / ".dockerignore"
+        ignore.write_text(Path(dockerignore).read_text())
+    return path, ignore
+
+
+def replace_instruction(dockerfile_text: str, keyword: str, new_instruction: str) -> str:
+    """The Dockerfile with its last `keyword` instruction (and its continuation lines) replaced."""
+    lines = dockerfile_text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.lstrip().upper().startswith(keyword.upper() + " ")]
+    if not starts:
+        raise ValueError(f"The Dockerfile has no {keyword} to replace.")
+    start = end = starts[-1]
+    while lines[end].rstrip().endswith("\\") and end + 1 < len(lines):
+        end += 1
+    return "\n".join([*lines[:start], new_instruction, *lines[end + 1:]]) + "\n"

@@ -1,0 +1,4 @@
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends gcc
+RUN apt-get remove -y --purge gcc && apt-get autoremove -y --purge \
+ && rm -rf /var/lib/apt/lists/*
