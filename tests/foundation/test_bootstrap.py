@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -158,6 +159,8 @@ def running_lab(tmp_path: Path) -> Iterator[RunningLab]:
     env = bootstrap.bare_environment(tmp_path / "home")
     env.update({"JUPYTER_TOKEN": token, TEST_MARKER: marker})
     log = tmp_path / "lab.log"
+    checkpoints = LESSONS_DIR / ".ipynb_checkpoints"
+    had_checkpoints = checkpoints.exists()
     python3 = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
     with log.open("wb") as out:
         lab = subprocess.Popen([python3, "grader/bootstrap.py", "lab", "--no-browser", "--port", str(port)],
@@ -166,6 +169,8 @@ def running_lab(tmp_path: Path) -> Iterator[RunningLab]:
         yield RunningLab(f"http://127.0.0.1:{port}", lab, token, marker, log)
     finally:
         _kill_marked(marker)  # never leave a server behind, even when the test failed
+        if not had_checkpoints:
+            shutil.rmtree(checkpoints, ignore_errors=True)  # JupyterLab's checkpoint of the opened lesson
 
 
 def _render_lesson_00(url: str, token: str) -> str:
