@@ -196,13 +196,13 @@ def grade(
         labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
         build = builder.build(BuildRequest(context, info, config.tag or graded_tag(exercise), labels,
                                            nocache=config.no_cache, timeout_s=config.build_timeout_s,
-                                           progress=progress))
+                                           progress=progress, limits=settings.limits))
         timings["build"] = build.seconds
         mark = time.monotonic()
         facts = inspect_image(api, build.image_id, base_image=info.final_base)
         timings["inspect"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
-        limits = RunLimits(memory_bytes=settings.memory_limit_bytes, health_timeout_s=settings.health_timeout_s)
+        limits = RunLimits.from_settings(settings)
         run = _cached_run(api, facts, limits, fresh=config.no_cache)
         timings["run"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GradeError, UnknownExercise
+from grader.limits import LIMITS_HELP, Limits, limits_from_mapping
 from grader.model import ArticleNumbers
 from grader.paths import EXERCISES, EXERCISES_DIR
 
@@ -38,6 +39,7 @@ class ExerciseSettings:
         default_factory=lambda: ArticleNumbers(before_bytes=1200 * MB, after_bytes=180 * MB)
     )
     article_sections: Mapping[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
 
 DEFAULTS_HELP: Mapping[str, str] = {
@@ -52,6 +54,7 @@ DEFAULTS_HELP: Mapping[str, str] = {
     "report.bandwidth_mbps": "Bandwidth used to turn the compressed size into a pull time.",
     "points.<check-id>": "Points for a check in this exercise (0 makes it advisory).",
     "article.*": "The article's before/after numbers for this app (sizes in MB, times in seconds).",
+    **LIMITS_HELP,
 }
 
 
@@ -107,4 +110,5 @@ def settings_from_mapping(exercise: str, data: Mapping[str, Any]) -> ExerciseSet
         bandwidth_mbps=float(data.get("report", {}).get("bandwidth_mbps", base.bandwidth_mbps)),
         article=art,
         article_sections={str(k): str(v) for k, v in article.get("sections", {}).items()},
+        limits=limits_from_mapping(data.get("limits", {}), f"exercises/{exercise}/grading.toml"),
     )
