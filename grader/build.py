@@ -64,6 +64,9 @@ KILL_GRACE_S = 10.0
 BUILD_ID_LABEL = f"{PROJECT_LABEL}.build"
 #: "exit code: 137" (BuildKit) or "returned a non-zero code: 137" (classic): the step got SIGKILL.
 _KILLED = re.compile(r"code: 137\b")
+#: What a shell prints when fork() fails: under BuildKit, a step's cgroup (and its counters) is gone before the
+#: grader can read it, so this text only adds a hint to the step's own failure message.
+_FORK_FAILED = re.compile(r"Cannot fork|fork: retry|Resource temporarily unavailable")
 
 
 @dataclass(frozen=True)
@@ -215,8 +218,8 @@ def _limit_note(request: BuildRequest, error: str, hits: tuple[str, ...]) -> str
                  "of memory in all ([limits] build_memory_mb in grading.toml). Make the step need less memory "
                  "(fewer parallel jobs, smaller installs).")
     if "pids" in hits:
-        note += (f" The step hit the build's limit of {limits.build_pids} processes ([limits] build_pids): "
-                 "something in it starts processes without end.")
+        note += (f" The step could not start a process: the build may run {limits.build_pids} processes at once "
+                 "([limits] build_pids); something in it starts processes without end.")
     return error.strip() + note
 
 
@@ -524,6 +527,8 @@ class BuildxBuilder:
                        _instruction_by_text(request.dockerfile, state.failed_step) if state.failed_step else None)
         errors = [line for line in tail if "ERROR" in line or "error:" in line.lower()]
         error = errors[-1] if errors else f"buildx exited {code}."
+        if any(_FORK_FAILED.search(line) for line in tail):
+            hits = (*hits, "pids")
         return _failure(request, instruction, _limit_note(request, error, hits), state.sink.last())
 
 
