@@ -6,8 +6,6 @@ Every test builds under its own tag (docker-diet-workshop/security-test:<random>
 
 from __future__ import annotations
 
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from redteam import BACKENDS, SMALL, Grade, new_tag, remove_tag
+from redteam import BACKENDS, SMALL, Grade, SilentServer, new_tag, remove_tag
 
 from grader.api import GradeConfig, grade
 from grader.build import BuildEvent
@@ -66,28 +64,7 @@ def grade_text(api: docker.APIClient, tmp_path: Path) -> Iterator[Grade]:
 
 
 @pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A loopback-only HTTP "server" that accepts connections and never answers: an ADD <url> from it hangs."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-                accepted.append(connection)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/never.tar"
-    stop.set()
-    thread.join(2)
-    for connection in accepted:
-        connection.close()
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
     server.close()
