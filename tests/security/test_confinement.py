@@ -8,7 +8,9 @@ few MB, so a missing limit fails the test without hurting the machine.
 from __future__ import annotations
 
 import os
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import docker
@@ -23,17 +25,22 @@ from grader.settings import settings_from_mapping
 
 pytestmark = pytest.mark.docker
 
+# {nonce} keeps the build cache from answering for a step that once ran without limits.
 MEMORY_HOG = """FROM python:3.11-slim
-RUN python3 -c "import time; block = b'x' * (512 << 20); time.sleep(1); print('allocated', len(block))"
+RUN echo {nonce}; python3 -c "import time; block = b'x' * (512 << 20); time.sleep(1); print('allocated', len(block))"
 """
 FORK_BOMB = """FROM debian:bookworm-slim
-RUN for i in $(seq 1000); do sleep 20 & done; wait; echo all-started
+RUN echo {nonce}; for i in $(seq 1000); do sleep 20 & done; wait; echo all-started
 """
+
+
+def _fresh(template: str) -> str:
+    return template.replace("{nonce}", uuid.uuid4().hex)
 
 
 def test_memory_hog_run_is_killed_with_a_clear_message(grade_text: Grade, backend: str,
                                                         docker_client: docker.DockerClient) -> None:
-    report = grade_text(MEMORY_HOG, backend)
+    report = grade_text(_fresh(MEMORY_HOG), backend)
     assert report.error is not None, "a RUN allocating 2x the build memory limit must not succeed"
     assert report.exit_code == 2 and report.score == 0
     assert report.error.kind == "build-failed"
@@ -43,7 +50,7 @@ def test_memory_hog_run_is_killed_with_a_clear_message(grade_text: Grade, backen
 
 
 def test_fork_bomb_run_is_bounded_by_the_pids_limit(grade_text: Grade, backend: str) -> None:
-    report = grade_text(FORK_BOMB, backend)
+    report = grade_text(_fresh(FORK_BOMB), backend)
     assert report.error is not None, "1000 processes started under a 256-process limit"
     assert report.exit_code == 2 and report.score == 0
     assert report.error.kind == "build-failed"
@@ -55,7 +62,7 @@ def test_image_over_the_size_cap_is_failed_and_removed(grade_text: Grade, backen
                                                        api: docker.APIClient) -> None:
     tag = new_tag()
     before = set(images_of_build_label(api))
-    report = grade_text("FROM python:3.11-slim\nRUN echo big-enough > /marker\n", backend, tag=tag)
+    report = grade_text(f"FROM python:3.11-slim\nRUN echo {uuid.uuid4().hex} > /marker\n", backend, tag=tag)
     assert report.error is not None and report.exit_code == 2 and report.score == 0
     assert report.error.kind == "build-failed"
     assert "over the grader's cap of 0.10 GB" in report.error.message and "removed" in report.error.message
@@ -67,7 +74,7 @@ def test_image_over_the_size_cap_is_failed_and_removed(grade_text: Grade, backen
 def test_build_log_flood_is_capped(grade_text: Grade, backend: str) -> None:
     lines: list[str] = []
     limits = Limits(**{**SMALL.__dict__, "log_max_bytes": 64 * 1024})
-    text = "FROM debian:bookworm-slim\nRUN head -c 3000000 /dev/zero | tr '\\0' 'A' | fold -w 100000; exit 3\n"
+    text = f"FROM debian:bookworm-slim\nRUN echo {uuid.uuid4().hex}; head -c 3000000 /dev/zero | tr '\\0' 'A' | fold -w 100000; exit 3\n"
     report = grade_text(text, backend, limits=limits, lines=lines)
     assert report.error is not None and report.exit_code == 2
     assert sum(len(line) for line in lines) < 64 * 1024 + 4096
@@ -123,8 +130,6 @@ def test_grade_class_pauses_while_disk_is_short(tmp_path: Path) -> None:
 
     def free_later() -> None:
         waited.append(wait_for_free_disk(short, poll_s=0.05, paths=(tmp_path,), notify=messages.append))
-
-    import threading
 
     thread = threading.Thread(target=free_later, daemon=True)
     thread.start()
