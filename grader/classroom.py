@@ -31,11 +31,10 @@ from typing import Any
 from grader.api import GradeConfig, grade
 from grader.course import RETRY_KINDS, graded_cells
 from grader.errors import GradeError, NoEngine
-from grader.limits import wait_for_free_disk
+from grader.limits import wait_for_disk_before_job
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
 from grader.reporters.notebook import render_html
-from grader.settings import load_settings
 
 STATE_NAME = "state.jsonl"
 #: Errors that say nothing about the submission (no engine; the engine failed under us): such a job is not
@@ -177,7 +176,7 @@ def _grade_job(job: Job, config: GradeConfig, recorder: _Recorder) -> Outcome:
     """Grade one submission; nothing it does can stop the class."""
     started = time.monotonic()
     try:
-        wait_for_free_disk((config.settings or load_settings(job.exercise)).limits)  # pause, never fill the disk
+        wait_for_disk_before_job(job.exercise, config.settings.limits if config.settings else None)  # pause on low disk
         report = grade(job.exercise, job.folder / "Dockerfile",
                        job.folder / ".dockerignore" if (job.folder / ".dockerignore").is_file() else None,
                        config=replace(config, tag=job_tag(job)))

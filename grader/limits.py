@@ -109,3 +109,16 @@ def wait_for_free_disk(limits: Limits, *, poll_s: float = 30.0, remind_s: float 
     if told_at is not None:
         notify(f"Resumed: {free_bytes(paths) / MB:,.0f} MB of disk free.")
     return time.monotonic() - start
+
+
+def wait_for_disk_before_job(exercise: str, limits: Limits | None = None) -> float:
+    """grade-class's pause before a job, with the exercise's limits (the defaults when its grading.toml cannot be
+    read: grade() then reports that, as it would without this pause)."""
+    if limits is None:
+        from grader.settings import load_settings  # settings imports this module
+
+        try:
+            limits = load_settings(exercise).limits
+        except GradeError:
+            limits = Limits()
+    return wait_for_free_disk(limits)
