@@ -158,17 +158,30 @@ def hit_limits(cgroup: BuildCgroup) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hits))
 
 
+def _all_hierarchies(cgroup: BuildCgroup) -> tuple[Path, ...]:
+    """The build's directory in every hierarchy: the engine makes it in each v1 controller (cpuset, blkio, ...),
+    not only in the three the grader limits."""
+    relative = cgroup.parent.lstrip("/")
+    if cgroup.version == 2:
+        return (CGROUP_FS / relative,)
+    try:
+        return tuple(h / relative for h in CGROUP_FS.iterdir() if (h / relative).is_dir())
+    except OSError:
+        return cgroup.dirs
+
+
 def remove_build_cgroup(cgroup: BuildCgroup, wait_s: float = 5.0) -> bool:
     """Remove the build's cgroups once the engine has removed its containers' (they are children)."""
     deadline = time.monotonic() + wait_s
     while True:
-        for directory in (d for top in cgroup.dirs for d in _tree(top, top_down=False)):
+        tops = _all_hierarchies(cgroup)
+        for directory in (d for top in tops for d in _tree(top, top_down=False)):
             try:
                 directory.rmdir()
             except OSError:
                 pass
-        if not any(top.exists() for top in cgroup.dirs) or time.monotonic() > deadline:
-            return not any(top.exists() for top in cgroup.dirs)
+        if not any(top.exists() for top in tops) or time.monotonic() > deadline:
+            return not any(top.exists() for top in tops)
         time.sleep(0.2)
 
 

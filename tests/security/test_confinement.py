@@ -17,6 +17,7 @@ import docker
 import pytest
 from redteam import SMALL, Grade, images_of_build_label, new_tag, remove_tag
 
+from grader.confinement import CGROUP_FS, GROUP
 from grader.errors import GradeError
 from grader.inspect import inspect_image
 from grader.limits import Limits, limits_from_mapping, wait_for_free_disk
@@ -140,3 +141,15 @@ def test_grade_class_pauses_while_disk_is_short(tmp_path: Path) -> None:
     thread.join(5)
     assert not thread.is_alive() and messages[-1].startswith("Resumed:")
     assert wait_for_free_disk(Limits(min_free_disk_bytes=1), paths=(tmp_path,)) == pytest.approx(0, abs=0.5)
+
+
+def _build_cgroups() -> set[Path]:
+    return {d for hierarchy in CGROUP_FS.iterdir() for d in (hierarchy / GROUP).glob("*") if d.is_dir()}
+
+
+def test_a_confined_classic_build_leaves_no_cgroup_behind(grade_text: Grade) -> None:
+    """The engine makes the build's cgroup in every hierarchy (cpuset, blkio, ...); all of them go."""
+    before = _build_cgroups()
+    report = grade_text(f"FROM debian:bookworm-slim\nRUN echo {uuid.uuid4().hex}; exit 4\n", "classic")
+    assert report.error is not None and report.error.kind == "build-failed"
+    assert _build_cgroups() - before == set()
