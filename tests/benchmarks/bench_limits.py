@@ -1,7 +1,7 @@
 """What the limits cost: grading time of the three reference solutions with the default limits and without
 effective limits (every limit set far above what a build uses), on one back end.
 
-    python tests/benchmarks/bench_limits.py [--backend auto|classic|buildx] [--repeats N]
+    python tests/benchmarks/bench_limits.py [--backend auto|classic|buildx] [--repeats N] [--apps APP ...]
 
 Each row grades one solution cold (`no_cache`: every step rebuilt, the container run again) and then warm (an
 unchanged regrade), alternating the two settings so that load from other sessions falls on both. The limits'
@@ -46,10 +46,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="auto", choices=("auto", "classic", "buildx"))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--apps", nargs="+", default=list(APPS), choices=APPS)
     args = parser.parse_args()
     api = docker.from_env().api
     rows = []
-    for app in APPS:
+    for app in args.apps:
         best: dict[tuple[str, str], tuple[float, float, int]] = {}
         tags = {name: f"docker-diet-workshop/bench-limits:{app}-{name}-{uuid.uuid4().hex[:6]}"
                 for name in ("limits", "none")}
