@@ -7,14 +7,15 @@
 Both stream progress to a callback, measure time, label the image, never pull a base image, and run every step
 under the exercise's limits (grader/limits.py, grader/confinement.py). Build output is data: the image id comes
 from the engine (the classic stream's aux message, buildx's iidfile), never from text a step prints; the grader
-tags the image itself, and only before the deadline; it removes only images that carry its own build label and
-no other tag. The timeout is a hard deadline. A failing step raises BuildFailed naming the instruction, its line
+tags the image itself, and only before the deadline; it removes only images that carry its own mark (a label
+naming the tag built for) and no tag. The timeout is a hard deadline. A failing step raises BuildFailed naming the instruction, its line
 and the last 20 log lines; an image over the size cap raises ImageTooLarge and is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -60,8 +61,15 @@ LOG_TAIL = 20
 LINE_MAX = 2000
 #: How long a stopped build gets to end before it is killed (buildx: SIGINT, then SIGKILL).
 KILL_GRACE_S = 10.0
-#: A unique id per build, on the image: how the grader knows an image is one it built.
+#: The grader's mark on every image it builds: a hash of the tag it was built for. Stable per tag, so an unchanged
+#: regrade is still a full build-cache hit with the same image id; what a build made is then known by this mark
+#: and the id the engine returned, never by printed text.
 BUILD_ID_LABEL = f"{PROJECT_LABEL}.build"
+
+
+def build_mark(tag: str) -> str:
+    """The value of BUILD_ID_LABEL for images built for `tag`."""
+    return "tag-" + hashlib.sha256(tag.encode()).hexdigest()[:24]
 #: "exit code: 137" (BuildKit) or "returned a non-zero code: 137" (classic): the step got SIGKILL.
 _KILLED = re.compile(r"code: 137\b")
 #: What a shell prints when fork() fails: under BuildKit, a step's cgroup (and its counters) is gone before the
@@ -140,7 +148,8 @@ class _LogSink:
 class _BuildState:
     """What one build learns as it runs (mutable, private to this module; the result is a frozen BuildFacts)."""
 
-    build_id: str
+    build_id: str  # unique per build: names its cgroup
+    mark: str  # BUILD_ID_LABEL's value: per tag
     started: float
     deadline: float
     previous: str | None
@@ -157,11 +166,11 @@ class _BuildState:
     @classmethod
     def begin(cls, api: docker.APIClient, request: BuildRequest) -> _BuildState:
         started = time.monotonic()
-        return cls(build_id=uuid.uuid4().hex[:20], started=started, deadline=started + request.timeout_s,
-                   previous=_tag_id(api, request.tag), sink=_LogSink(request))
+        return cls(build_id=uuid.uuid4().hex[:20], mark=build_mark(request.tag), started=started,
+                   deadline=started + request.timeout_s, previous=_tag_id(api, request.tag), sink=_LogSink(request))
 
     def labels(self, request: BuildRequest) -> dict[str, str]:
-        return {**request.labels, BUILD_ID_LABEL: self.build_id}
+        return {**request.labels, BUILD_ID_LABEL: self.mark}
 
 
 def _image_labels_and_tags(api: docker.APIClient, ref: str) -> tuple[dict[str, str], list[str]] | None:
@@ -174,14 +183,14 @@ def _image_labels_and_tags(api: docker.APIClient, ref: str) -> tuple[dict[str, s
     return dict(labels), tags
 
 
-def remove_own_image(api: docker.APIClient, image_id: str, build_id: str | None = None) -> bool:
-    """Remove an image only if the grader built it (its labels say so, for this build when `build_id` is given)
-    and no tag names it any more. An id never comes from text a step printed, so a base is never removed."""
+def remove_own_image(api: docker.APIClient, image_id: str, mark: str | None = None) -> bool:
+    """Remove an image only if the grader built it (its labels say so, for this tag when `mark` is given) and no
+    tag names it any more. An id never comes from text a step printed, so a base is never removed."""
     found = _image_labels_and_tags(api, image_id)
     if found is None:
         return False
     labels, tags = found
-    ours = labels.get(BUILD_ID_LABEL) == build_id if build_id else (
+    ours = labels.get(BUILD_ID_LABEL) == mark if mark else (
         BUILD_ID_LABEL in labels or labels.get(PROJECT_LABEL) == "grader")
     if tags or not ours:
         return False
@@ -237,11 +246,11 @@ def _finish(api: docker.APIClient, request: BuildRequest, state: _BuildState, im
             backend: str) -> BuildFacts:
     """Within the deadline and under the size cap, tag the image and drop the one the tag named before."""
     if time.monotonic() > state.deadline:
-        remove_own_image(api, image_id, state.build_id)
+        remove_own_image(api, image_id, state.mark)
         raise _timeout(request, state)
     size = int(api.inspect_image(image_id)["Size"])  # type: ignore[no-untyped-call]
     if size > request.limits.image_max_bytes:
-        removed = remove_own_image(api, image_id, state.build_id)
+        removed = remove_own_image(api, image_id, state.mark)
         raise ImageTooLarge(
             f"The image is {size / 1e9:.2f} GB, over the grader's cap of {request.limits.image_max_bytes / 1e9:.2f} "
             f"GB ([limits] image_max_mb in grading.toml), so it was {'removed' if removed else 'not kept'} "
@@ -377,7 +386,7 @@ class ClassicBuilder:
             state.error = state.error or f"{type(exc).__name__}: {exc}"
         finally:
             if state.expired.is_set() and state.image:  # finished after the deadline: not kept
-                remove_own_image(self.api, state.image, state.build_id)
+                remove_own_image(self.api, state.image, state.mark)
 
 
 def _shutdown(sock: Any) -> None:
@@ -511,7 +520,7 @@ class BuildxBuilder:
             image_id = _read_iid(iidfile)
         if state.expired.is_set():
             if image_id:
-                remove_own_image(self.api, image_id, state.build_id)
+                remove_own_image(self.api, image_id, state.mark)
             raise _timeout(request, state)
         if code != 0 or not image_id:
             hits = (("memory",) if limiter and (limiter.oom_kills or buildkit_oom_kills() > before) else ()) + (

@@ -59,7 +59,7 @@ def test_only_the_graders_own_untagged_images_are_ever_removed(api: docker.APICl
     a tag names it; it removes the grader's own image once no tag does."""
     base_id = str(_image(api, BASE)["Id"])
     assert remove_own_image(api, base_id) is False
-    assert remove_own_image(api, base_id, build_id="x") is False
+    assert remove_own_image(api, base_id, mark="x") is False
     assert _image(api, BASE)["Id"] == base_id
     build_id = uuid.uuid4().hex[:20]
     (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo {build_id} > /id\n")
@@ -68,13 +68,13 @@ def test_only_the_graders_own_untagged_images_are_ever_removed(api: docker.APICl
     repository, _, name = tag.partition(":")
     api.tag(image_id, repository, name)
     try:
-        assert remove_own_image(api, image_id, build_id=build_id) is False, "a tag still names it"
-        assert remove_own_image(api, image_id, build_id="another-build") is False
+        assert remove_own_image(api, image_id, mark=build_id) is False, "a tag still names it"
+        assert remove_own_image(api, image_id, mark="another-build") is False
         assert _image(api, tag)["Id"] == image_id
     finally:
         remove_tag(api, tag)
     image_id = _build_untagged(api, tmp_path, build_id)  # removing the only tag deleted it: build it again
-    assert remove_own_image(api, image_id, build_id="another-build") is False
-    assert remove_own_image(api, image_id, build_id=build_id) is True
+    assert remove_own_image(api, image_id, mark="another-build") is False
+    assert remove_own_image(api, image_id, mark=build_id) is True
     with pytest.raises(docker.errors.ImageNotFound):
         api.inspect_image(image_id)
