@@ -245,7 +245,8 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
                            settings=inputs.settings, base_ids=base_ids)
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, inputs.info, config.tag or graded_tag(exercise), labels,
-                                       nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress))
+                                       nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress,
+                                       limits=inputs.settings.limits))
     return builder, context, build, digest
 
 
@@ -281,8 +282,7 @@ def grade(
         facts = inspect_image(api, build.image_id, base_image=inputs.info.final_base)
         timings["inspect"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
-        limits = RunLimits(memory_bytes=inputs.settings.memory_limit_bytes,
-                           health_timeout_s=inputs.settings.health_timeout_s)
+        limits = RunLimits.from_settings(inputs.settings)
         run = _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun, inputs=digest)
         timings["run"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()

@@ -33,6 +33,7 @@ from typing import Any
 from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
 from grader.course import RETRY_KINDS, graded_cells
 from grader.errors import GradeError, NoEngine, UnsafeFile
+from grader.limits import wait_for_disk_before_job
 from grader.model import Report
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
@@ -223,6 +224,7 @@ def _grade_job(job: Job, config: GradeConfig, recorder: _Recorder) -> Outcome:
     """Grade one submission; nothing it does can stop the class."""
     started = time.monotonic()
     try:
+        wait_for_disk_before_job(job.exercise, config.settings.limits if config.settings else None)  # pause on low disk
         if job.problem is not None:
             raise UnsafeFile(job.problem)
         ignore = job.folder / ".dockerignore"

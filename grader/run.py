@@ -15,12 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
+from docker.types import LogConfig
 
 from grader.model import Healthcheck, ImageFacts, ProbeFacts, RunFacts
 from grader.paths import PROJECT_LABEL
+
+if TYPE_CHECKING:
+    from grader.settings import ExerciseSettings
 
 NS = 1_000_000_000
 POLL_S = 0.1
@@ -43,6 +47,15 @@ class RunLimits:
     nano_cpus: int = 1_000_000_000
     health_timeout_s: float = 60.0
     probe_timeout_s: float = 15.0
+    log_max_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: ExerciseSettings) -> RunLimits:
+        """The exercise's `[run]` memory and health timeout with its `[limits]` for pids, CPU and logs."""
+        limits = settings.limits
+        return cls(memory_bytes=settings.memory_limit_bytes, pids=limits.run_pids,
+                   nano_cpus=int(limits.run_cpus * 1e9), health_timeout_s=settings.health_timeout_s,
+                   log_max_bytes=limits.log_max_bytes)
 
 
 def _path_dirs(image: ImageFacts) -> tuple[str, ...]:
@@ -79,8 +92,11 @@ def _labels(role: str) -> dict[str, str]:
 
 
 def _create(api: docker.APIClient, image: str, role: str, limits: RunLimits, **options: Any) -> str:
+    # No swap beyond the memory limit, and a log the engine caps (one file, log_max_bytes) whatever the app prints.
     host_config = api.create_host_config(
-        network_mode="none", mem_limit=limits.memory_bytes, pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
+        network_mode="none", mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
+        pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
+        log_config=LogConfig(type="json-file", config={"max-size": str(limits.log_max_bytes), "max-file": "1"}),
     )
     container = api.create_container(image, labels=_labels(role), host_config=host_config, detach=True, **options)
     return str(container["Id"])
@@ -103,6 +119,12 @@ def _remove(api: docker.APIClient, container_id: str | None) -> None:
         except docker.errors.NotFound:
             return
         time.sleep(0.1)
+
+
+def _log_tail(api: docker.APIClient, container_id: str, lines: int = 20, line_max: int = 500) -> list[str]:
+    """The last lines of the container's log, each cut to `line_max` characters (the engine caps the file)."""
+    raw = api.logs(container_id, tail=lines)[-lines * (line_max + 1) * 4:]
+    return [line[:line_max] for line in raw.decode("utf-8", "replace").splitlines()[-lines:]]
 
 
 def _health(state: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
@@ -192,10 +214,10 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
             uid = _running_uid(api, container_id)
         status, health_log = _health(state)
         exit_code = None if state.get("Running") else int(state.get("ExitCode", 0))
-        logs = api.logs(container_id, tail=20).decode("utf-8", "replace").splitlines()
+        logs = _log_tail(api, container_id)
         if not logs and exit_code is not None:  # the log copier may lag a container that died at once
             time.sleep(0.3)
-            logs = api.logs(container_id, tail=20).decode("utf-8", "replace").splitlines()
+            logs = _log_tail(api, container_id)
         probe_thread.join()
         return RunFacts(
             started=True, start_error=None, health_status=status,

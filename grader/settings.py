@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GradeError, UnknownExercise
+from grader.limits import LIMITS_HELP, Limits, limits_from_mapping
 from grader.model import ArticleNumbers
 from grader.paths import EXERCISES, EXERCISES_DIR
 
@@ -47,6 +48,7 @@ class ExerciseSettings:
     )
     article_sections: Mapping[str, str] = field(default_factory=dict)
     extra_bases: tuple[str, ...] = ()  # grading.toml [bases] allow: images allowed beyond EXERCISE_BASES
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def allowed_bases(self) -> tuple[str, ...]:
@@ -67,6 +69,7 @@ DEFAULTS_HELP: Mapping[str, str] = {
     "points.<check-id>": "Points for a check in this exercise (0 makes it advisory).",
     "bases.allow": "Images a Dockerfile may also build on in class modes (the exercise's bases and scratch always).",
     "article.*": "The article's before/after numbers for this app (sizes in MB, times in seconds).",
+    **LIMITS_HELP,
 }
 
 
@@ -123,6 +126,7 @@ def settings_from_mapping(exercise: str, data: Mapping[str, Any]) -> ExerciseSet
         article=art,
         article_sections={str(k): str(v) for k, v in article.get("sections", {}).items()},
         extra_bases=_allowed(data.get("bases", {}).get("allow", [])),
+        limits=limits_from_mapping(data.get("limits", {}), f"exercises/{exercise}/grading.toml"),
     )
 
 
