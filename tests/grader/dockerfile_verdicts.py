@@ -147,9 +147,9 @@ def load_verdicts() -> dict[str, dict[str, object]]:
 
 
 def _engine_versions() -> dict[str, str]:
-    server = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True).stdout
-    buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True, text=True).stdout.split()
-    builders = subprocess.run(["docker", "buildx", "inspect"], capture_output=True, text=True).stdout
+    server = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True, check=False).stdout
+    buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True, text=True, check=False).stdout.split()
+    builders = subprocess.run(["docker", "buildx", "inspect"], capture_output=True, text=True, check=False).stdout
     buildkit = re.search(r"BuildKit(?: version)?:\s*(\S+)", builders)
     return {"docker_server": server.strip(), "buildx": buildx[1] if len(buildx) > 1 else "?",
             "buildkit": buildkit.group(1) if buildkit else "?"}
