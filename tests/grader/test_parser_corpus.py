@@ -21,17 +21,6 @@ from grader.errors import DockerfileError
 
 CASES = load_verdicts()
 
-#: Known gaps that helper 9b is closing in grader/dockerfile.py (a UTF-8 BOM, blank lines inside a `\`
-#: continuation, exceptions other than DockerfileError). strict: once fixed, the XPASS says to drop the entry.
-#: Any other disagreement is a failing test on purpose.
-KNOWN_GAPS = {
-    "13-utf8-bom": "UTF-8 BOM before FROM is read as part of the keyword (9b is fixing it)",
-    "14-utf8-bom-before-comment": "UTF-8 BOM before a comment is read as an instruction (9b is fixing it)",
-    "15-blank-line-in-continuation": "a blank line ends the continuation early (9b is fixing it)",
-    "23-from-unclosed-quote": "shlex's ValueError escapes instead of DockerfileError (9b is fixing it)",
-}
-
-
 def expected(case: dict[str, object]) -> str:
     """What the grader should do with a file: "parse", "flag" (parse + BuildKit-only), "reject" or "no-crash"."""
     if "expect" in case:  # the project is stricter than this engine's BuildKit, for the reason in the note
@@ -53,11 +42,6 @@ def docker_line(case: dict[str, object]) -> int | None:
     return min(named) if named else None
 
 
-def _params() -> list[object]:
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name]))
-            if name in KNOWN_GAPS else name for name in corpus_names()]
-
-
 def _parse(name: str) -> DockerfileInfo | DockerfileError:
     """Parse a corpus file as the grader reads one (UTF-8 text); return the DockerfileError it raises."""
     text = (CORPUS / f"{name}.Dockerfile").read_bytes().decode("utf-8")
@@ -75,10 +59,9 @@ def test_the_corpus_is_complete() -> None:
     assert len(names) >= 30
     assert sorted(CASES) == names, "every corpus file needs a recorded verdict (run dockerfile_verdicts.py)"
     assert all(expected(case) in {"parse", "flag", "reject", "no-crash"} for case in CASES.values())
-    assert set(KNOWN_GAPS) <= set(names)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", corpus_names())
 def test_the_grader_agrees_with_docker(name: str) -> None:
     case = CASES[name]
     outcome = _parse(name)
@@ -99,7 +82,7 @@ def test_the_grader_agrees_with_docker(name: str) -> None:
                 f"the classic builder accepts {name}; the grader flags {outcome.buildkit_features}")
 
 
-#: A few recorded verdicts re-asked of the real engine: one of each kind, and the gaps 9b closes.
+#: A few recorded verdicts re-asked of the real engine: one of each kind, the BOM and the blank continuation.
 RECHECK = ("13-utf8-bom", "15-blank-line-in-continuation", "24-unknown-instruction", "31-copy-chmod",
            "35-heredoc-run")
 
