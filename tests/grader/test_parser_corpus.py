@@ -9,12 +9,21 @@ What agreeing means, per file:
 - only BuildKit accepts it            -> the grader parses it and flags `buildkit_features`;
 - both reject it                      -> the grader raises DockerfileError, with a line when Docker names one;
 - in every case                       -> never any exception but DockerfileError.
+Where verdicts.toml gives `expect`, the project is stricter than this engine on purpose (the note says why):
+duplicate stage names (BuildKit v0.8 builds them, the classic builder does not) and `# syntax=` (a frontend
+image from a registry: never buildable offline, so the grader refuses it up front).
 """
 
 from __future__ import annotations
 
 import pytest
-from dockerfile_verdicts import BACKENDS, CORPUS, corpus_names, engine_verdict, load_verdicts
+from dockerfile_verdicts import (
+    BACKENDS,
+    CORPUS,
+    corpus_names,
+    engine_verdict,
+    load_verdicts,
+)
 
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.errors import DockerfileError
