@@ -207,15 +207,16 @@ def _node(command: buildkit.Command) -> Node:
 def _check_characters(text: str) -> None:
     """What the binding cannot carry: a NUL ends its C string early (the rest would vanish silently), and text
     that is not UTF-8 (a lone surrogate) crashes it."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        if "\x00" in line:
-            raise DockerfileError(f"Line {number} contains a NUL byte; a Dockerfile is text. Delete the character.",
-                                  line=number)
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            raise DockerfileError(f"Line {number} is not valid UTF-8 text. Save the Dockerfile as UTF-8.",
-                                  line=number) from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        line = text.count("\n", 0, error.start) + 1
+        raise DockerfileError(f"Line {line} is not valid UTF-8 text. Save the Dockerfile as UTF-8.",
+                              line=line) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DockerfileError(f"Line {line} contains a NUL byte; a Dockerfile is text. Delete the character.",
+                              line=line)
 
 
 #: The next step for BuildKit parser errors, by the start of BuildKit's message.
