@@ -31,10 +31,11 @@ KNOWN_INSTRUCTIONS = frozenset({
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER",
     "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 })
-#: Instructions that BuildKit's instructions.Parse refuses without an argument.
+#: Instructions that this engine refuses without an argument (corpus 57, 67-81; RUN, CMD and ENTRYPOINT alone
+#: are accepted). COPY and ADD need a source and a destination.
 _NEED_ARGUMENTS = frozenset({
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "MAINTAINER", "ONBUILD", "RUN",
-    "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD", "ARG", "COPY", "ENV", "EXPOSE", "LABEL", "MAINTAINER", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME",
+    "WORKDIR",
 })
 _BUILD_PLATFORM_ARGS = re.compile(r"\$\{?(BUILD|TARGET)(PLATFORM|OS|ARCH|VARIANT)\b")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
@@ -334,6 +335,8 @@ def _check_arguments(node: Node) -> None:
     words = node.words
     if node.keyword in _NEED_ARGUMENTS and not any(word.strip() for word in words):
         _fail(node, f"{node.keyword} needs an argument")
+    elif node.keyword in {"COPY", "ADD"} and len(words) < 2:
+        _fail(node, f"{node.keyword} needs a source and a destination, e.g. `{node.keyword} package.json ./`")
     elif node.keyword == "SHELL" and not (node.json and words):
         _fail(node, 'SHELL takes the JSON form, e.g. SHELL ["/bin/bash", "-c"]')
     elif node.keyword == "HEALTHCHECK":

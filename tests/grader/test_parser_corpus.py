@@ -10,8 +10,9 @@ What agreeing means, per file:
 - both reject it                      -> the grader raises DockerfileError, with a line when Docker names one;
 - in every case                       -> never any exception but DockerfileError.
 Where verdicts.toml gives `expect`, the project is stricter than this engine on purpose (the note says why):
-duplicate stage names (BuildKit v0.8 builds them, the classic builder does not) and `# syntax=` (a frontend
-image from a registry: never buildable offline, so the grader refuses it up front).
+duplicate stage names (BuildKit v0.8 builds them, the classic builder does not), `# syntax=` (a frontend
+image from a registry: never buildable offline, so the grader refuses it up front) and a NUL byte (the parser
+binding would drop the rest of the file).
 """
 
 from __future__ import annotations
