@@ -1,15 +1,17 @@
 """Build an image from an assembled context, with one of two back ends behind one small interface.
 
 - BuildxBuilder: BuildKit through the docker CLI's buildx plugin (`docker buildx build --load`), when
-  `docker buildx version` works. Cache mounts, heredocs and the other BuildKit-only syntax need it.
+  `docker buildx version` works. Cache mounts, `COPY --chmod` and `$BUILDPLATFORM` need it (heredocs would
+  need a newer BuildKit than the engine's v0.8: grader.dockerfile refuses them up front).
 - ClassicBuilder: the engine's classic builder through the build API, the only builder a bare Debian 12 engine has.
 
 Both stream progress to a callback, measure time, label the image, never pull a base image, and run every step
 under the exercise's limits (grader/limits.py, grader/confinement.py). Build output is data: the image id comes
 from the engine (the classic stream's aux message, buildx's iidfile), never from text a step prints; the grader
 tags the image itself, and only before the deadline; it removes only images that carry its own mark (a label
-naming the tag built for) and no tag. The timeout is a hard deadline. A failing step raises BuildFailed naming the instruction, its line
-and the last 20 log lines; an image over the size cap raises ImageTooLarge and is removed.
+naming the tag built for) and no tag. The timeout is a hard deadline. A failing step raises BuildFailed naming
+the instruction, its line and the log lines that name the cause; an image over the size cap raises ImageTooLarge
+and is removed.
 """
 
 from __future__ import annotations

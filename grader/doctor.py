@@ -90,7 +90,7 @@ def _engine_lines(client: docker.DockerClient) -> list[DoctorLine]:
             "BuildKit (buildx)",
             Verdict.OK if has_buildx else Verdict.WARN,
             "docker buildx works" if has_buildx else "not installed: the classic builder will be used",
-            "" if has_buildx else "Optional: `sudo workshop engine install-buildx` for cache mounts and heredocs.",
+            "" if has_buildx else "Optional: `sudo workshop engine install-buildx` for cache mounts and COPY --chmod.",
         )
     )
     return lines

@@ -4,7 +4,7 @@
     ├── NoEngine               no Docker engine answers
     ├── UnknownExercise        not node-api, fastapi or combined
     ├── DockerfileError        missing, empty or unparsable Dockerfile
-    │   ├── BuildKitOnlySyntax heredocs, RUN --mount, ... under the classic builder
+    │   ├── BuildKitOnlySyntax RUN --mount, COPY --chmod, ... under the classic builder
     │   ├── UnsafeFile         a submitted file that is a link, a FIFO, a device, too big, unreadable, not UTF-8
     │   └── DisallowedImage    FROM / COPY --from / --mount from= names an image the class does not allow
     ├── BuildFailed            a step failed: its instruction, line and the last log lines

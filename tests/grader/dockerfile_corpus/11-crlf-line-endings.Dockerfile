@@ -1,0 +1,5 @@
+FROM debian:bookworm-slim
+RUN echo one \
+    && echo two
+LABEL a=b
+CMD ["true"]

@@ -1,0 +1,3 @@
+﻿# a comment first
+FROM debian:bookworm-slim
+LABEL a=b

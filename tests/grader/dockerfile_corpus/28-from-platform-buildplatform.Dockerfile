@@ -1,0 +1,2 @@
+FROM --platform=$BUILDPLATFORM debian:bookworm-slim
+LABEL a=b

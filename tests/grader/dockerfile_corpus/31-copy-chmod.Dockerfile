@@ -1,0 +1,2 @@
+FROM debian:bookworm-slim
+COPY --chmod=755 hello.txt /hello.txt

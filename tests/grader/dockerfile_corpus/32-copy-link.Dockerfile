@@ -1,0 +1,2 @@
+FROM debian:bookworm-slim
+COPY --link hello.txt /hello.txt

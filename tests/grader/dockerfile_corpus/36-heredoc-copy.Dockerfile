@@ -1,0 +1,4 @@
+FROM debian:bookworm-slim
+COPY <<EOF /hello.txt
+hello
+EOF

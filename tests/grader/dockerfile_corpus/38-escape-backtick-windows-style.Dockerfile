@@ -1,0 +1,6 @@
+# escape=`
+FROM debian:bookworm-slim
+WORKDIR C:\app\bin
+RUN echo one `
+    && echo two
+LABEL path=C:\Windows\System32

@@ -1,0 +1,5 @@
+
+# escape=`
+FROM debian:bookworm-slim
+RUN echo one `
+    echo two

@@ -1,0 +1,4 @@
+# escape=`
+# escape=`
+FROM debian:bookworm-slim
+LABEL a=b

@@ -1,0 +1,3 @@
+# escape=x
+FROM debian:bookworm-slim
+LABEL a=b

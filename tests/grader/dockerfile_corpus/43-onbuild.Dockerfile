@@ -1,0 +1,3 @@
+FROM debian:bookworm-slim
+ONBUILD RUN echo child
+ONBUILD COPY hello.txt /

@@ -1,0 +1,2 @@
+FROM debian:bookworm-slim
+HEALTHCHECK --start-interval=1s CMD true

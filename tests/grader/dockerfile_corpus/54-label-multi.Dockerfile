@@ -1,0 +1,3 @@
+FROM debian:bookworm-slim
+LABEL a=1 b="two words" \
+      c='single' "d e"=4

@@ -1,0 +1,2 @@
+FROM
+LABEL a=b

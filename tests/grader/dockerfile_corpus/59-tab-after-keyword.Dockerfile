@@ -1,0 +1,3 @@
+FROM	debian:bookworm-slim
+RUN	true
+LABEL	a=b

@@ -1,0 +1,3 @@
+FROM debian:bookworm-slim
+LABEL a=b \
+# the last line is a comment

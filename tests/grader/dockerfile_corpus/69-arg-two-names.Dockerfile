@@ -1,0 +1,3 @@
+FROM scratch
+ARG A B
+LABEL a=b
