@@ -41,15 +41,3 @@ def variant_of(app: str, name: str, text: str, dockerignore: Path | None = None)
         ignore = folder / ".dockerignore"
         ignore.write_text(Path(dockerignore).read_text())
     return path, ignore
-
-
-def replace_instruction(dockerfile_text: str, keyword: str, new_instruction: str) -> str:
-    """The Dockerfile with its last `keyword` instruction (and its continuation lines) replaced."""
-    lines = dockerfile_text.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.lstrip().upper().startswith(keyword.upper() + " ")]
-    if not starts:
-        raise ValueError(f"The Dockerfile has no {keyword} to replace.")
-    start = end = starts[-1]
-    while lines[end].rstrip().endswith("\\") and end + 1 < len(lines):
-        end += 1
-    return "\n".join([*lines[:start], new_instruction, *lines[end + 1:]]) + "\n"

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 
 from grader.baseline import starting_dockerfile
+from grader.dockerfile import replace_instruction
 from grader.image_api import build_app_image, build_image, run_command, stop_seconds
-from grader.notebook.common import replace_instruction
 from grader.paths import APPS_DIR
 
 READY_TEXT = "listening on port"  # what apps/node-api prints once it serves

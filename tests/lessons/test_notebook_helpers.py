@@ -59,15 +59,6 @@ def test_tiny_wheel_is_a_valid_wheel() -> None:
         assert name == "greeting-1.0-py3-none-any.whl" and "greeting.py" in archive.namelist()
 
 
-def test_replace_instruction_swaps_the_whole_last_instruction() -> None:
-    text = "FROM x\nHEALTHCHECK --interval=5s \\\n  CMD node -e 'x'\nCMD [\"node\"]\n"
-    assert common.replace_instruction(text, "HEALTHCHECK", "HEALTHCHECK CMD true") == \
-        "FROM x\nHEALTHCHECK CMD true\nCMD [\"node\"]\n"
-    assert common.replace_instruction(text, "CMD", "CMD npm start").endswith("CMD npm start\n")
-    with pytest.raises(ValueError):
-        common.replace_instruction("FROM x\n", "HEALTHCHECK", "HEALTHCHECK CMD true")
-
-
 def test_registry_storage_shares_base_layers_between_tags() -> None:
     estimate = measuring.registry_storage(GCC_FACTS, tags=40)
     base, own = 100_000 * COMPRESSION_RATIO, 183_002_000 * COMPRESSION_RATIO
