@@ -180,9 +180,9 @@ def run_lab(lab_args: list[str]) -> int:
     return 0 if code in (0, -signal.SIGTERM) else code
 
 
-def processes_marked(marker: str) -> list[int]:
-    """Pids whose environment carries this lab's marker: JupyterLab, its kernels, anything they started."""
-    needle = f"{LAB_MARKER}={marker}".encode()
+def processes_marked(marker: str, variable: str = LAB_MARKER) -> list[int]:
+    """Pids whose environment carries `variable=marker`: for a lab, JupyterLab, its kernels and their children."""
+    needle = f"{variable}={marker}".encode()
     found = []
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tarfile
-import time
-
 import docker
 import pytest
 
 from grader.paths import EXERCISES, PROJECT_LABEL
+
+from .image_probes import exported_members, wait_healthy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -21,20 +20,6 @@ HEALTHY_WITHIN_S = 90
 
 def _run_detached(client: docker.DockerClient, tag: str) -> docker.models.containers.Container:
     return client.containers.run(tag, detach=True, network_mode="none", labels={PROJECT_LABEL: "test"})
-
-
-def _wait_healthy(container: docker.models.containers.Container) -> str:
-    deadline = time.monotonic() + HEALTHY_WITHIN_S
-    status = "starting"
-    while time.monotonic() < deadline:
-        container.reload()
-        if container.status == "exited":
-            return "exited"
-        status = container.attrs["State"].get("Health", {}).get("Status", "none")
-        if status in ("healthy", "unhealthy", "none"):
-            return status
-        time.sleep(1)
-    return status
 
 
 @pytest.mark.parametrize("app", EXERCISES)
@@ -55,7 +40,7 @@ def test_solution_is_under_its_budget(app_images, app: str) -> None:
 def test_solution_turns_healthy_offline_and_runs_as_non_root(docker_client, app_images, app: str) -> None:
     container = _run_detached(docker_client, app_images[(app, "solution")].tag)
     try:
-        status = _wait_healthy(container)
+        status = wait_healthy(container, HEALTHY_WITHIN_S)
         assert status == "healthy", f"{app}: health {status}; logs:\n{container.logs(tail=30).decode()}"
         processes = container.top(ps_args="-o pid,uid,args")["Processes"]
         uids = {int(row[1]) for row in processes}
@@ -67,46 +52,13 @@ def test_solution_turns_healthy_offline_and_runs_as_non_root(docker_client, app_
 @pytest.mark.parametrize("app", EXERCISES)
 def test_solution_file_system_has_no_compilers(docker_client, app_images, app: str) -> None:
     """Reads the exported file system, so it works whether or not the image has a shell."""
-    container = docker_client.containers.create(app_images[(app, "solution")].tag, labels={PROJECT_LABEL: "test"})
-    try:
-        stream = container.export(chunk_size=1 << 20)
-        found = []
-        with tarfile.open(fileobj=_ChunkReader(stream), mode="r|") as archive:
-            for member in archive:
-                name = member.name.rsplit("/", 1)[-1]
-                if name in COMPILER_NAMES and (member.isfile() or member.issym()):
-                    found.append(member.name)
-        assert not found, f"{app}: compilers in the final image: {found}"
-    finally:
-        container.remove(force=True)
+    found = [member.name for member in exported_members(docker_client, app_images[(app, "solution")].tag)
+             if member.name.rsplit("/", 1)[-1] in COMPILER_NAMES and (member.isfile() or member.issym())]
+    assert not found, f"{app}: compilers in the final image: {found}"
 
 
 def test_naive_node_image_has_the_compilers_the_lesson_removes(docker_client, app_images) -> None:
     """The pair of the test above: the same scan does find gcc in a naive image, so it can fail."""
-    container = docker_client.containers.create(app_images[("node-api", "naive")].tag, labels={PROJECT_LABEL: "test"})
-    try:
-        with tarfile.open(fileobj=_ChunkReader(container.export(chunk_size=1 << 20)), mode="r|") as archive:
-            names = {member.name.rsplit("/", 1)[-1] for member in archive}
-        assert {"gcc", "make"} <= names
-    finally:
-        container.remove(force=True)
-
-
-class _ChunkReader:
-    """A file-like view of the engine's chunked export stream, for tarfile's streaming mode."""
-
-    def __init__(self, chunks) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+    names = {member.name.rsplit("/", 1)[-1] for member in exported_members(docker_client,
+                                                                           app_images[("node-api", "naive")].tag)}
+    assert {"gcc", "make"} <= names

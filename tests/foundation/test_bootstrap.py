@@ -98,19 +98,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _marked_processes(marker: str) -> list[str]:
-    """The command lines of live processes that inherited the test's marker."""
-    needle = f"{TEST_MARKER}={marker}".encode()
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if needle in environ.read_bytes().split(b"\0"):
-                found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-        except OSError:
-            continue
-    return found
-
-
 def _first_heading(notebook: Path) -> str:
     cells = nbformat.read(notebook, as_version=4).cells
     first = next(cell for cell in cells if cell.cell_type == "markdown")
@@ -143,13 +130,11 @@ class RunningLab:
 
 
 def _kill_marked(marker: str) -> None:
-    needle = f"{TEST_MARKER}={marker}".encode()
-    for environ in Path("/proc").glob("[0-9]*/environ"):
+    for pid in bootstrap.processes_marked(marker, TEST_MARKER):
         try:
-            if needle in environ.read_bytes().split(b"\0"):
-                os.kill(int(environ.parent.name), signal.SIGKILL)
-        except (OSError, ValueError):
-            continue
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture
@@ -192,6 +177,17 @@ def _render_lesson_00(url: str, token: str) -> str:
             browser.close()
 
 
+def _kernels_started(lab: RunningLab, within_s: float = 120) -> bool:
+    """True once JupyterLab lists a kernel: the opened lesson's kernel starts a moment after the page renders."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}", timeout=10) as answer:
+            if json.load(answer):
+                return True
+        time.sleep(0.5)
+    return False
+
+
 @pytest.mark.docker
 def test_bootstrap_lab_serves_lesson_00_and_stops_with_its_kernels(running_lab: RunningLab,
                                                                     docker_client: Any) -> None:
@@ -199,11 +195,10 @@ def test_bootstrap_lab_serves_lesson_00_and_stops_with_its_kernels(running_lab: 
     _wait_for_lab(lab.url, lab.token, lab.process, lab.log)
     rendered, expected = _render_lesson_00(lab.url, lab.token).split("\n")
     assert rendered == expected, f"lesson 00's first heading: {rendered!r} rendered, {expected!r} expected"
-    with urllib.request.urlopen(f"{lab.url}/api/kernels?token={lab.token}", timeout=10) as answer:
-        assert json.load(answer), "opening the lesson started a kernel (so stopping must stop it too)"
-    assert len(_marked_processes(lab.marker)) >= 3, "bootstrap.py, JupyterLab and a kernel are running"
+    assert _kernels_started(lab), "opening the lesson started a kernel (so stopping must stop it too)"
+    assert len(bootstrap.processes_marked(lab.marker, TEST_MARKER)) >= 3, "bootstrap.py, JupyterLab and a kernel are running"
     output = lab.log.read_text()
     assert "Installing" not in output, f"the second run installed something:\n{output}"
     lab.process.send_signal(signal.SIGTERM)  # what `kill <pid of bootstrap.py>` does
     assert lab.process.wait(timeout=bootstrap.LAB_STOP_GRACE_S + 60) == 0, lab.log.read_text()[-3000:]
-    assert _marked_processes(lab.marker) == [], "bootstrap.py exited but left part of the lab running"
+    assert bootstrap.processes_marked(lab.marker, TEST_MARKER) == [], "bootstrap.py exited but left part of the lab running"

@@ -7,8 +7,6 @@ and these tests hold the stretch references to their own, tighter numbers from t
 
 from __future__ import annotations
 
-import tarfile
-import time
 from collections.abc import Iterator
 
 import docker
@@ -18,6 +16,8 @@ from grader.api import GradeConfig, grade
 from grader.model import Report, Status
 from grader.paths import EXERCISES, PROJECT_LABEL, SOLUTIONS_DIR
 from grader.settings import MB, load_settings
+
+from .image_probes import exported_members, wait_healthy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -90,12 +90,7 @@ def stretch_reports(docker_client: docker.DockerClient) -> Iterator[dict[str, Re
 
 def _file_names(client: docker.DockerClient, image: str) -> list[str]:
     """Every path of the image's exported file system (read as a tar, so the image needs no shell)."""
-    container = client.containers.create(image, labels={PROJECT_LABEL: "test"})
-    try:
-        with tarfile.open(fileobj=_ChunkReader(container.export(chunk_size=1 << 20)), mode="r|") as archive:
-            return [member.name for member in archive if not member.isdir()]
-    finally:
-        container.remove(force=True)
+    return [member.name for member in exported_members(client, image) if not member.isdir()]
 
 
 def shells_and_package_managers(names: list[str]) -> list[str]:
@@ -140,7 +135,7 @@ def test_stretch_turns_healthy_offline_as_non_root_and_serves(docker_client, str
     container = docker_client.containers.run(stretch_tag(app), detach=True, network_mode="none",
                                              labels={PROJECT_LABEL: "test"})
     try:
-        status = _wait_healthy(container)
+        status = wait_healthy(container, HEALTHY_WITHIN_S)
         assert status == "healthy", f"{app}: health {status}; logs:\n{container.logs(tail=30).decode()}"
         processes = container.top(ps_args="-o pid,uid,args")["Processes"]
         assert {int(row[1]) for row in processes} == {10001}, f"{app}: processes {processes}"
@@ -165,37 +160,3 @@ def test_the_scan_finds_the_shell_and_package_manager_of_a_slim_base(docker_clie
     found = {name.rsplit("/", 1)[-1] for name in shells_and_package_managers(
         _file_names(docker_client, "debian:bookworm-slim"))}
     assert {"sh", "bash", "apt-get", "dpkg"} <= found, found
-
-
-def _wait_healthy(container: docker.models.containers.Container) -> str:
-    deadline = time.monotonic() + HEALTHY_WITHIN_S
-    status = "starting"
-    while time.monotonic() < deadline:
-        container.reload()
-        if container.status == "exited":
-            return "exited"
-        status = container.attrs["State"].get("Health", {}).get("Status", "none")
-        if status in ("healthy", "unhealthy", "none"):
-            return status
-        time.sleep(1)
-    return status
-
-
-class _ChunkReader:
-    """A file-like view of the engine's chunked export stream, for tarfile's streaming mode."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                break
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
