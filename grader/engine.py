@@ -17,6 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
+from grader.errors import EngineUnavailable
 from grader.paths import STATE_DIR
 
 ENGINE_LOG = Path("/var/log/docker-diet-workshop-dockerd.log")
@@ -33,10 +34,6 @@ No Docker engine answers, and this user cannot start one. Pick one:
   - Docker Engine on Debian/Ubuntu: `sudo apt-get install -y docker.io && sudo systemctl start docker`,
     or run `sudo workshop engine start` to let the workshop start dockerd in the background.
   - A remote or rootless engine: set DOCKER_HOST (e.g. unix:///run/user/1000/docker.sock) and run again."""
-
-
-class EngineUnavailable(RuntimeError):
-    """No engine answers and none could be started; the message says how to get one."""
 
 
 @dataclass(frozen=True)
