@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from grader.api import GradeConfig
+from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES
 
-EXIT_OK, EXIT_CANNOT, EXIT_INTERRUPTED = 0, 2, 130
 _DEFAULTS = GradeConfig()
 
 
