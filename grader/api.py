@@ -173,8 +173,8 @@ def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tu
     return (float(times[key]) if key in times else None), build.seconds
 
 
-def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, build: BuildFacts | None,
-                baseline: BaselineFacts | None, cold_warm: tuple[float | None, float | None]) -> Comparison:
+def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, baseline: BaselineFacts | None,
+                cold_warm: tuple[float | None, float | None]) -> Comparison:
     compressed = compressed_estimate(facts) if facts else None
     current = facts.size_bytes if facts else None
     reduction = (100.0 * (baseline.size_bytes - current) / baseline.size_bytes
@@ -311,13 +311,14 @@ def _graded_report(exercise: str, inputs: _Inputs, config: GradeConfig, build: B
     lint = lint_dockerfile(info) if config.lint else None
     app_dir = config.app_dir or APPS_DIR / exercise
     evidence = Evidence(settings=settings, dockerfile=info, build=build, image=facts, run=run,
-                        app=read_app_facts(app_dir), baseline=baseline, lint_findings=lint)
+                        app=read_app_facts(app_dir), baseline=baseline, lint_findings=lint,
+                        lint_enabled=config.lint)
     checks = evaluate(evidence)
     timings["checks"] = round(time.monotonic() - mark, 3)
     timings["beyond_build"] = round(time.monotonic() - started - build.seconds, 3)
     return Report(
         exercise=exercise, checks=checks, build=build, image_size_bytes=facts.size_bytes,
         compressed_bytes_estimate=compressed_estimate(facts), base_image=info.final_base,
-        comparison=_comparison(settings, facts, build, baseline, _cold_and_warm(exercise, info.text, build)),
+        comparison=_comparison(settings, facts, baseline, _cold_and_warm(exercise, info.text, build)),
         baseline=baseline, run=run, timings=timings,
     )

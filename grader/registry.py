@@ -35,7 +35,8 @@ class Evidence:
     run: RunFacts | None = None
     app: AppFacts | None = None
     baseline: BaselineFacts | None = None
-    lint_findings: tuple[str, ...] | None = None
+    lint_findings: tuple[str, ...] | None = None  # None: hadolint did not run
+    lint_enabled: bool = True  # False when the grade was asked without linting (GradeConfig.lint)
     build_error: str | None = None
 
 

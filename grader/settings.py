@@ -45,7 +45,6 @@ class ExerciseSettings:
     article: ArticleNumbers = field(
         default_factory=lambda: ArticleNumbers(before_bytes=1200 * MB, after_bytes=180 * MB)
     )
-    article_sections: Mapping[str, str] = field(default_factory=dict)
     extra_bases: tuple[str, ...] = ()  # grading.toml [bases] allow: images allowed beyond EXERCISE_BASES
 
     @property
@@ -121,7 +120,6 @@ def settings_from_mapping(exercise: str, data: Mapping[str, Any]) -> ExerciseSet
         memory_limit_bytes=int(float(run.get("memory_mb", base.memory_limit_bytes / 2**20)) * 2**20),
         bandwidth_mbps=float(data.get("report", {}).get("bandwidth_mbps", base.bandwidth_mbps)),
         article=art,
-        article_sections={str(k): str(v) for k, v in article.get("sections", {}).items()},
         extra_bases=_allowed(data.get("bases", {}).get("allow", [])),
     )
 
