@@ -43,6 +43,8 @@ from grader.run import RunLimits, run_image
 from grader.settings import ExerciseSettings, load_settings
 from grader.submission_files import present, read_optional_text, read_text
 
+__all__ = ["BUILD_TIMES", "ENGINE_ERRORS", "RUN_CACHE_DIR", "GradeConfig", "clear_run_cache", "grade", "graded_tag"]
+
 RUN_CACHE_DIR = STATE_DIR / "runs"
 #: The engine failed under us (restarted, socket closed mid-stream): "could not grade", never the learner's fault.
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, ConnectionError)

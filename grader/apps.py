@@ -9,6 +9,8 @@ from pathlib import Path
 
 from grader.model import AppFacts
 
+__all__ = ["normalize_python_name", "read_app_facts"]
+
 
 def read_app_facts(app_dir: Path) -> AppFacts:
     """dependencies and devDependencies of every package.json in the app (not those inside node_modules)."""

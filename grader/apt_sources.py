@@ -12,6 +12,16 @@ from pathlib import Path
 
 from grader.errors import NoDebianMirror
 
+__all__ = [
+    "APT_DIR",
+    "DEBIAN_SUITES",
+    "AptSource",
+    "NoDebianMirror",
+    "debian_mirror",
+    "debian_security_mirror",
+    "machine_sources",
+]
+
 APT_DIR = Path("/etc/apt")
 
 

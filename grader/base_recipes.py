@@ -9,6 +9,20 @@ recipe changes: `workshop bases` rebuilds stand-ins whose label carries an older
 
 from __future__ import annotations
 
+__all__ = [
+    "APT_DOCKER_SETTINGS",
+    "BUILDPACK_PACKAGES",
+    "DPKG_SLIM_EXCLUDES",
+    "LABEL_RECIPE",
+    "LABEL_STAND_IN",
+    "NODE_CA_BUNDLE",
+    "RECIPE_VERSION",
+    "buildpack_deps",
+    "debian_slim",
+    "node",
+    "python",
+]
+
 RECIPE_VERSION = "1"
 
 LABEL_STAND_IN = "io.docker-diet-workshop.stand-in"

@@ -30,6 +30,25 @@ from grader.engine import Say
 from grader.errors import BaseBuildError
 from grader.paths import STATE_DIR
 
+__all__ = [
+    "BASES",
+    "BASES_BY_TAG",
+    "DEFAULT_EXTRA_CA_DIR",
+    "DOWNLOADS_DIR",
+    "LOG_DIR",
+    "NODE_PACKAGE",
+    "NPM_PACKAGE",
+    "REQUIRED_BASES",
+    "BaseBuildError",
+    "BaseOutcome",
+    "BaseSpec",
+    "BaseState",
+    "BaseStatus",
+    "base_status",
+    "ensure_bases",
+    "extra_ca_certificates",
+]
+
 DOWNLOADS_DIR = STATE_DIR / "downloads"
 LOG_DIR = STATE_DIR / "logs"
 

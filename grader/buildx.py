@@ -27,6 +27,18 @@ from grader.apt_sources import debian_mirror
 from grader.engine import BUILDX_PLUGIN, buildx_available
 from grader.errors import BuildxInstallError, NoDebianMirror
 
+__all__ = [
+    "ARCHITECTURE",
+    "ARCHIVE_KEYRING",
+    "SOURCE_SUITE",
+    "BuildxInstallError",
+    "NoDebianMirror",
+    "checked_index",
+    "install_buildx",
+    "release_entry",
+    "verified_release",
+]
+
 SOURCE_SUITE = "trixie"
 #: Debian's archive keys (package debian-archive-keyring), as apt uses them.
 ARCHIVE_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")

@@ -41,6 +41,25 @@ from grader.reporters.sanitize import csv_cell, html_escape
 from grader.submission_files import digest as file_digest
 from grader.submission_files import present
 
+__all__ = [
+    "STATE_NAME",
+    "TRANSIENT_ERRORS",
+    "ClassResult",
+    "Job",
+    "Outcome",
+    "ProgressSink",
+    "classroom_results",
+    "default_jobs",
+    "exercise_fingerprints",
+    "find_jobs",
+    "grade_class",
+    "job_tag",
+    "markdown_summary",
+    "read_state",
+    "remove_images",
+    "write_outputs",
+]
+
 STATE_NAME = "state.jsonl"
 #: Errors that say nothing about the submission (no engine; the engine failed under us): such a job is not
 #: recorded, so the next run grades it again.

@@ -24,6 +24,8 @@ from docker.utils.fnmatch import translate
 
 from grader.errors import DockerfileError
 
+__all__ = ["DOCKERFILE_NAME", "DOCKERIGNORE_NAME", "BuildContext", "assemble_context", "read_dockerignore"]
+
 #: Names the learner's files take inside the context.
 DOCKERFILE_NAME = "Dockerfile"
 DOCKERIGNORE_NAME = ".dockerignore"

@@ -39,6 +39,29 @@ from grader.submission_files import digest as file_digest
 from grader.submission_files import present, read_text
 from grader.units import human_bytes
 
+__all__ = [
+    "APP_FOLDER",
+    "CELL_TIMEOUT_S",
+    "COURSE_ID",
+    "HIDDEN_CHECKS",
+    "LEARNER_FILES",
+    "RETRY_KINDS",
+    "SETTINGS_NAME",
+    "CheckNotPassed",
+    "CourseError",
+    "GradedCell",
+    "build_notebook",
+    "expect",
+    "expect_check",
+    "grade_submission",
+    "graded_cells",
+    "init_course",
+    "nbgrader_config",
+    "show_dockerfile",
+    "show_report",
+    "submission_config",
+]
+
 COURSE_ID = "docker-diet-workshop"
 SETTINGS_NAME = "grading.toml"
 APP_FOLDER = "app"

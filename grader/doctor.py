@@ -15,6 +15,8 @@ from docker.errors import DockerException
 from grader.bases import BASES, BaseState, base_status, extra_ca_certificates
 from grader.engine import EngineUnavailable, buildx_available, connect, engine_info
 
+__all__ = ["MIN_FREE_GB", "PYTHON_PACKAGES", "DoctorLine", "Verdict", "diagnose", "render", "run_doctor"]
+
 #: Below this much free space on the engine's disk a cold build of the three naive images may not fit.
 MIN_FREE_GB = 15.0
 

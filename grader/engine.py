@@ -20,6 +20,24 @@ from docker.errors import DockerException
 from grader.errors import EngineUnavailable
 from grader.paths import STATE_DIR
 
+__all__ = [
+    "BUILDX_PLUGIN",
+    "DEFAULT_SOCKET",
+    "ENGINE_LOG",
+    "ENGINE_PID_FILE",
+    "HOW_TO_GET_AN_ENGINE",
+    "EngineInfo",
+    "EngineUnavailable",
+    "Say",
+    "buildx_available",
+    "connect",
+    "engine_answers",
+    "engine_info",
+    "ensure_dockerd_installed",
+    "start_engine",
+    "stop_engine",
+]
+
 ENGINE_LOG = Path("/var/log/docker-diet-workshop-dockerd.log")
 ENGINE_PID_FILE = STATE_DIR / "dockerd.pid"
 DEFAULT_SOCKET = Path("/var/run/docker.sock")

@@ -9,6 +9,8 @@ import sys
 
 from grader.paths import LESSONS_DIR, REPO_ROOT
 
+__all__ = ["FIRST_LESSON", "lab_command", "launch_lab"]
+
 FIRST_LESSON = LESSONS_DIR / "00-start-here.ipynb"
 
 

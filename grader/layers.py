@@ -31,6 +31,22 @@ import docker
 from grader.model import FileEntry, MergedEntry
 from grader.paths import STATE_DIR
 
+__all__ = [
+    "LAYER_CACHE_DIR",
+    "WANTED_CONTENTS",
+    "WANTED_DIRS",
+    "LayerIndex",
+    "TarMember",
+    "cached_layer",
+    "clear_layer_cache",
+    "index_layer_tar",
+    "index_overlay_dir",
+    "index_saved_image",
+    "iter_tar",
+    "merge_layers",
+    "store_layer",
+]
+
 WANTED_CONTENTS = frozenset({"etc/passwd", "etc/group", "var/lib/dpkg/status", "lib/apk/db/installed"})
 WANTED_DIRS = ("var/lib/dpkg/status.d/",)
 _KEY_SUFFIXES = (".pem", ".key", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")

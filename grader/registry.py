@@ -23,6 +23,18 @@ from grader.model import (
 )
 from grader.settings import ExerciseSettings
 
+__all__ = [
+    "REGISTRY",
+    "CheckFunction",
+    "CheckSpec",
+    "Evidence",
+    "Outcome",
+    "all_checks",
+    "check",
+    "evaluate",
+    "run_check",
+]
+
 
 @dataclass(frozen=True)
 class Evidence:

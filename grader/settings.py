@@ -16,6 +16,16 @@ from grader.errors import GradeError, UnknownExercise
 from grader.model import ArticleNumbers
 from grader.paths import EXERCISES, EXERCISES_DIR
 
+__all__ = [
+    "DEFAULTS_HELP",
+    "EXERCISE_BASES",
+    "MB",
+    "ExerciseSettings",
+    "load_settings",
+    "settings_from_mapping",
+    "settings_path",
+]
+
 MB = 1_000_000
 
 #: The images each exercise is built on (the workshop's stand-ins); in class modes a Dockerfile may build only on

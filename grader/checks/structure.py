@@ -7,6 +7,8 @@ from grader.model import ImageFacts
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 
+__all__ = ["context_size", "layer_waste", "lint", "multi_stage", "wasted_bytes"]
+
 
 @check("multi-stage", title="Multi-stage build", points=5, lesson=lesson("multi-stage", "What multi-stage does"),
        needs=("dockerfile",))
