@@ -67,7 +67,7 @@ def test_naive_dockerfile_scores_at_most_20_percent(exercise: str) -> None:
 
 def test_cli_grades_a_solution_with_exit_0_json_and_junit(tmp_path: Path) -> None:
     out = tmp_path / "fastapi.json"
-    command = [sys.executable, "-m", "grader.grade_cli", "grade", "fastapi", "--dockerfile",
+    command = [str(Path(sys.executable).parent / "workshop"), "grade", "fastapi", "--dockerfile",
                str(SOLUTIONS_DIR / "fastapi" / "Dockerfile"), "--format", "json", "--output", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr
