@@ -127,8 +127,8 @@ def python(tag: str, parent: str, full: bool, has_extra_ca: bool) -> str:
         install = "ca-certificates python3 python3-pip python3-venv python-is-python3"
         headers = (
             " && cd /tmp && apt-get download libpython3.11-dev \\\n"
-            " && for deb in /tmp/*.deb; do dpkg-deb --fsys-tarfile \"$deb\" | tar -x -C / --wildcards './usr/include/*'; "
-            "done \\\n"
+            " && for deb in /tmp/*.deb; do dpkg-deb --fsys-tarfile \"$deb\""
+            " | tar -x -C / --wildcards './usr/include/*'; done \\\n"
             " && rm -f /tmp/*.deb \\\n"
         )
     return (

@@ -8,10 +8,10 @@
 
 A finished job is never graded again while nothing that decides its grade changed (its two files, the app, the
 exercise's grading.toml, the base images' ids, the grader's version: grader.cache_keys), so Ctrl-C (or a crash)
-costs only the builds that were running. A submission that cannot be graded (no Dockerfile, a failing build, a timeout, a bug)
-is recorded as such and the class goes on. Each job builds under its own tag, so parallel builds of one exercise
-never replace each other's image, and each student's reports go to a folder of their own (unique even when two
-names look alike: `Bob` and `bob-cd9fb1`). Learners' files are read without following links
+costs only the builds that were running. A submission that cannot be graded (no Dockerfile, a failing build, a
+timeout, a bug) is recorded as such and the class goes on. Each job builds under its own tag, so parallel builds of
+one exercise never replace each other's image, and each student's reports go to a folder of their own (unique even
+when two names look alike: `Bob` and `bob-cd9fb1`). Learners' files are read without following links
 (grader.submission_files); every text written is stripped of control characters, every CSV cell of formulas.
 """
 
@@ -158,7 +158,8 @@ def _student_jobs(student: Path, exercises: Sequence[str], fingerprints: dict[st
     for exercise in found:
         folder = student / exercise
         why = _folder_problem(folder)
-        digest = hashlib.sha256(why.encode()).hexdigest()[:16] if why else _digest(folder, fingerprints.get(exercise, ""))
+        digest = (hashlib.sha256(why.encode()).hexdigest()[:16] if why
+                  else _digest(folder, fingerprints.get(exercise, "")))
         jobs.append(Job(student.name, exercise, folder, digest, why))
     return jobs
 

@@ -16,7 +16,7 @@
     │   ├── BaseBuildError         a base image stand-in could not be built (grader.bases)
     │   ├── BundleError            a base-image bundle cannot be written or is refused (grader.bundle)
     │   ├── BuildxInstallError     the buildx plugin could not be installed (grader.buildx)
-    │   └── NoDebianMirror         no Debian archive in the apt sources, WORKSHOP_DEBIAN_MIRROR unset (grader.apt_sources)
+    │   └── NoDebianMirror         no Debian archive in apt's sources nor WORKSHOP_DEBIAN_MIRROR (grader.apt_sources)
     ├── CourseError                an nbgrader course folder cannot be written as asked (grader.course)
     ├── CheckNotPassed             an autograded test cell's check earned nothing (also an AssertionError)
     ├── UnknownCheck               `Report.check(id)` for an id the report does not hold (also a KeyError)

@@ -1,4 +1,4 @@
-"""`workshop lab`: JupyterLab rooted at the repository with lesson 00 open, so lessons and exercises sit side by side."""
+"""`workshop lab`: JupyterLab rooted at the repository with lesson 00 open: lessons and exercises side by side."""
 
 from __future__ import annotations
 

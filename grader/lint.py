@@ -36,8 +36,8 @@ def _hadolint_json(text: str) -> str | None:
     binary = find_program("hadolint")
     if binary is None:
         return None
-    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True, check=False,
-                            text=True, timeout=60)
+    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True,
+                            check=False, text=True, timeout=60)
     return result.stdout or "[]"
 
 
