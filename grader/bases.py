@@ -118,7 +118,7 @@ def base_status(client: docker.DockerClient, tag: str) -> BaseStatus:
         state = BaseState.STAND_IN
     else:
         state = BaseState.STALE_STAND_IN
-    return BaseStatus(tag, state, int(image.attrs.get("Size", 0)), image.id)
+    return BaseStatus(tag, state, int(image.attrs.get("Size", 0)), str(image.id or ""))
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ def _base_lines(client: docker.DockerClient) -> list[DoctorLine]:
 def _registry_line(client: docker.DockerClient) -> DoctorLine:
     """Ask the engine for a manifest (no layers are downloaded): tells whether `docker pull` can work here."""
     try:
-        client.api.inspect_distribution("debian:bookworm-slim")
+        client.api.inspect_distribution("debian:bookworm-slim")  # type: ignore[no-untyped-call]
     except DockerException as exc:
         explanation = getattr(exc, "explanation", None) or str(exc)
         reason = str(explanation).splitlines()[0][:100]
