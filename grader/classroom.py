@@ -32,7 +32,7 @@ from typing import Any
 
 from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
 from grader.course import RETRY_KINDS, graded_cells
-from grader.errors import GradeError, InternalError, NoEngine, UnsafeFile
+from grader.errors import GradeError, InternalError, NoEngine, NoSubmissions, UnsafeFile
 from grader.model import Report
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
@@ -171,7 +171,7 @@ def find_jobs(submissions: Path, exercises: Sequence[str] = EXERCISES,
     `fingerprints` (exercise -> grader.cache_keys digest) enter each job's digest, so a changed app, grading.toml,
     base image or grader makes every job of that exercise due again."""
     if not submissions.is_dir():
-        raise FileNotFoundError(f"{submissions} is not a folder. Give the folder that holds one folder per student "
+        raise NoSubmissions(f"{submissions} is not a folder. Give the folder that holds one folder per student "
                                 f"(each with {'/, '.join(EXERCISES)}/ inside).")
     jobs = []
     for student in sorted(p for p in submissions.iterdir() if p.name[0] not in "._" and (p.is_symlink() or p.is_dir())):

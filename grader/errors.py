@@ -18,6 +18,7 @@
     │   ├── BuildxInstallError     the buildx plugin could not be installed (grader.buildx)
     │   └── NoDebianMirror         no Debian archive in apt's sources nor WORKSHOP_DEBIAN_MIRROR (grader.apt_sources)
     ├── CourseError                an nbgrader course folder cannot be written as asked (grader.course)
+    ├── NoSubmissions              grade-class was given no folder of submissions (also a FileNotFoundError)
     ├── CheckNotPassed             an autograded test cell's check earned nothing (also an AssertionError)
     ├── UnknownCheck               `Report.check(id)` for an id the report does not hold (also a KeyError)
     └── UnknownFormat              a report format that is not in grader.reporters.REPORTERS (also a ValueError)
@@ -44,6 +45,7 @@ __all__ = [
     "InternalError",
     "NoDebianMirror",
     "NoEngine",
+    "NoSubmissions",
     "SetupError",
     "UnknownCheck",
     "UnknownExercise",
@@ -175,6 +177,12 @@ class CourseError(WorkshopError):
     """The course folder cannot be written as asked; the message says what to do instead."""
 
     kind = "course"
+
+
+class NoSubmissions(WorkshopError, FileNotFoundError):
+    """The submissions folder of `workshop grade-class` is missing; the message says what to give instead."""
+
+    kind = "no-submissions"
 
 
 class CheckNotPassed(WorkshopError, AssertionError):
