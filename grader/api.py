@@ -12,8 +12,10 @@ import hashlib
 import json
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import docker
 import requests
@@ -43,7 +45,10 @@ from grader.run import RunLimits, run_image
 from grader.settings import ExerciseSettings, load_settings
 from grader.submission_files import present, read_optional_text, read_text
 
+__all__ = ["BUILD_TIMES", "ENGINE_ERRORS", "RUN_CACHE_DIR", "GradeConfig", "clear_run_cache", "grade", "graded_tag"]
+
 RUN_CACHE_DIR = STATE_DIR / "runs"
+T = TypeVar("T")
 #: The engine failed under us (restarted, socket closed mid-stream): "could not grade", never the learner's fault.
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, ConnectionError)
 
@@ -173,8 +178,8 @@ def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tu
     return (float(times[key]) if key in times else None), build.seconds
 
 
-def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, build: BuildFacts | None,
-                baseline: BaselineFacts | None, cold_warm: tuple[float | None, float | None]) -> Comparison:
+def _comparison(settings: ExerciseSettings, facts: ImageFacts | None, baseline: BaselineFacts | None,
+                cold_warm: tuple[float | None, float | None]) -> Comparison:
     compressed = compressed_estimate(facts) if facts else None
     current = facts.size_bytes if facts else None
     reduction = (100.0 * (baseline.size_bytes - current) / baseline.size_bytes
@@ -250,6 +255,15 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
     return builder, context, build, digest
 
 
+def _timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
+    """Run one named step of grade() and record its seconds in `timings` (the report's "timings")."""
+    mark = time.monotonic()
+    try:
+        return step()
+    finally:
+        timings[name] = round(time.monotonic() - mark, 3)
+
+
 def _engine_error(exc: BaseException) -> GradeError:
     return GradeError(f"The Docker engine failed while grading ({type(exc).__name__}: {str(exc)[:300]}). This is "
                       "not a problem with the submission: run the command again; if it repeats, `workshop doctor` "
@@ -278,16 +292,12 @@ def grade(
         api = _connect()
         builder, _context, build, digest = _build(api, exercise, inputs, config, progress)
         timings["build"] = build.seconds
-        mark = time.monotonic()
-        facts = inspect_image(api, build.image_id, base_image=inputs.info.final_base)
-        timings["inspect"] = round(time.monotonic() - mark, 3)
-        mark = time.monotonic()
+        image_id, final_base = build.image_id, inputs.info.final_base
+        facts = _timed(timings, "inspect", lambda: inspect_image(api, image_id, base_image=final_base))
         limits = RunLimits.from_settings(inputs.settings)
-        run = _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun, inputs=digest)
-        timings["run"] = round(time.monotonic() - mark, 3)
-        mark = time.monotonic()
-        baseline = _baseline(api, exercise, builder, config, progress)
-        timings["baseline"] = round(time.monotonic() - mark, 3)
+        run = _timed(timings, "run", lambda: _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun,
+                                                           inputs=digest))
+        baseline = _timed(timings, "baseline", lambda: _baseline(api, exercise, builder, config, progress))
     except ENGINE_ERRORS as exc:  # the engine failed under us (restarted, image removed, socket closed, ...)
         error = _engine_error(exc)
         return Report(exercise=exercise, checks=_gate_only(*_settings_info(inputs), error), error=error,
@@ -306,18 +316,20 @@ def _graded_report(exercise: str, inputs: _Inputs, config: GradeConfig, build: B
                    run: RunFacts, baseline: BaselineFacts | None, timings: dict[str, float],
                    started: float) -> Report:
     """The checks over the one inspection, and the Report the reporters read."""
-    mark = time.monotonic()
     info, settings = inputs.info, inputs.settings
-    lint = lint_dockerfile(info) if config.lint else None
-    app_dir = config.app_dir or APPS_DIR / exercise
-    evidence = Evidence(settings=settings, dockerfile=info, build=build, image=facts, run=run,
-                        app=read_app_facts(app_dir), baseline=baseline, lint_findings=lint)
-    checks = evaluate(evidence)
-    timings["checks"] = round(time.monotonic() - mark, 3)
+
+    def check_all() -> tuple[CheckResult, ...]:
+        lint = lint_dockerfile(info) if config.lint else None
+        app_dir = config.app_dir or APPS_DIR / exercise
+        return evaluate(Evidence(settings=settings, dockerfile=info, build=build, image=facts, run=run,
+                                 app=read_app_facts(app_dir), baseline=baseline, lint_findings=lint,
+                                 lint_enabled=config.lint))
+
+    checks = _timed(timings, "checks", check_all)
     timings["beyond_build"] = round(time.monotonic() - started - build.seconds, 3)
     return Report(
         exercise=exercise, checks=checks, build=build, image_size_bytes=facts.size_bytes,
         compressed_bytes_estimate=compressed_estimate(facts), base_image=info.final_base,
-        comparison=_comparison(settings, facts, build, baseline, _cold_and_warm(exercise, info.text, build)),
+        comparison=_comparison(settings, facts, baseline, _cold_and_warm(exercise, info.text, build)),
         baseline=baseline, run=run, timings=timings,
     )

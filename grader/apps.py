@@ -9,6 +9,8 @@ from pathlib import Path
 
 from grader.model import AppFacts
 
+__all__ = ["normalize_python_name", "read_app_facts"]
+
 
 def read_app_facts(app_dir: Path) -> AppFacts:
     """dependencies and devDependencies of every package.json in the app (not those inside node_modules)."""
@@ -45,8 +47,8 @@ def normalize_python_name(name: str) -> str:
 def _requirement_names(text: str) -> set[str]:
     """Distribution names from a requirements file (options such as -r and comments skipped)."""
     names = set()
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
             match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", line)
             if match:

@@ -10,11 +10,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import NoDebianMirror
+
+__all__ = [
+    "APT_DIR",
+    "DEBIAN_SUITES",
+    "AptSource",
+    "NoDebianMirror",
+    "debian_mirror",
+    "debian_security_mirror",
+    "machine_sources",
+]
+
 APT_DIR = Path("/etc/apt")
-
-
-class NoDebianMirror(RuntimeError):
-    """The machine's apt sources name no Debian archive and WORKSHOP_DEBIAN_MIRROR is unset."""
 
 
 @dataclass(frozen=True)

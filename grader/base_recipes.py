@@ -9,6 +9,20 @@ recipe changes: `workshop bases` rebuilds stand-ins whose label carries an older
 
 from __future__ import annotations
 
+__all__ = [
+    "APT_DOCKER_SETTINGS",
+    "BUILDPACK_PACKAGES",
+    "DPKG_SLIM_EXCLUDES",
+    "LABEL_RECIPE",
+    "LABEL_STAND_IN",
+    "NODE_CA_BUNDLE",
+    "RECIPE_VERSION",
+    "buildpack_deps",
+    "debian_slim",
+    "node",
+    "python",
+]
+
 RECIPE_VERSION = "1"
 
 LABEL_STAND_IN = "io.docker-diet-workshop.stand-in"
@@ -113,8 +127,8 @@ def python(tag: str, parent: str, full: bool, has_extra_ca: bool) -> str:
         install = "ca-certificates python3 python3-pip python3-venv python-is-python3"
         headers = (
             " && cd /tmp && apt-get download libpython3.11-dev \\\n"
-            " && for deb in /tmp/*.deb; do dpkg-deb --fsys-tarfile \"$deb\" | tar -x -C / --wildcards './usr/include/*'; "
-            "done \\\n"
+            " && for deb in /tmp/*.deb; do dpkg-deb --fsys-tarfile \"$deb\""
+            " | tar -x -C / --wildcards './usr/include/*'; done \\\n"
             " && rm -f /tmp/*.deb \\\n"
         )
     return (

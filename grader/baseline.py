@@ -22,6 +22,15 @@ from grader.errors import DockerfileError, GradeError
 from grader.model import BaselineFacts
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 
+__all__ = [
+    "BASELINE_DIR",
+    "baseline_tag",
+    "cached_baseline",
+    "context_fingerprint",
+    "ensure_baseline",
+    "starting_dockerfile",
+]
+
 BASELINE_DIR = STATE_DIR / "baseline"
 
 

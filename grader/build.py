@@ -31,7 +31,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -61,7 +60,7 @@ from grader.errors import (
     NoEngine,
 )
 from grader.limits import MIB, Limits
-from grader.model import BuildFacts
+from grader.model import BuildEvent, BuildFacts, ProgressCallback
 from grader.paths import PROJECT_LABEL
 
 LOG_TAIL = 20
@@ -83,18 +82,6 @@ _KILLED = re.compile(r"code: 137\b")
 #: What a shell prints when fork() fails: under BuildKit, a step's cgroup (and its counters) is gone before the
 #: grader can read it, so this text only adds a hint to the step's own failure message.
 _FORK_FAILED = re.compile(r"Cannot fork|fork: retry|Resource temporarily unavailable")
-
-
-@dataclass(frozen=True)
-class BuildEvent:
-    """One progress line: the step number when known, and the text the engine printed."""
-
-    text: str
-    step: int | None = None
-    total: int | None = None
-
-
-ProgressCallback = Callable[[BuildEvent], None]
 
 
 @dataclass(frozen=True)

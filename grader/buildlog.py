@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+__all__ = ["cause_lines", "log_excerpt"]
+
 #: Lines that name an error in the tools our apps build with (pip, npm, apt, gcc, node-gyp, sh, BuildKit).
 _CAUSE = re.compile(
     r"\berror\b|\bERR!|\bfatal\b|\bfailed\b|\bnot found\b|no such file|permission denied|cannot find"

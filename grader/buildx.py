@@ -23,18 +23,27 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from grader.apt_sources import NoDebianMirror, debian_mirror
+from grader.apt_sources import debian_mirror
 from grader.engine import BUILDX_PLUGIN, buildx_available
+from grader.errors import BuildxInstallError, NoDebianMirror
+
+__all__ = [
+    "ARCHITECTURE",
+    "ARCHIVE_KEYRING",
+    "SOURCE_SUITE",
+    "BuildxInstallError",
+    "NoDebianMirror",
+    "checked_index",
+    "install_buildx",
+    "release_entry",
+    "verified_release",
+]
 
 SOURCE_SUITE = "trixie"
 #: Debian's archive keys (package debian-archive-keyring), as apt uses them.
 ARCHIVE_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 _REFUSED_STATUS = ("[GNUPG:] BADSIG", "[GNUPG:] EXPKEYSIG", "[GNUPG:] REVKEYSIG", "[GNUPG:] EXPSIG")
 ARCHITECTURE = {"x86_64": "amd64", "aarch64": "arm64"}
-
-
-class BuildxInstallError(RuntimeError):
-    """The plugin could not be installed; the message says why and what to do instead."""
 
 
 def install_buildx(plugin_path: Path = BUILDX_PLUGIN) -> str:

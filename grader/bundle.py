@@ -26,14 +26,25 @@ from pathlib import Path
 import docker
 
 from grader.bases import REQUIRED_BASES, base_status
+from grader.errors import BundleError
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "IMAGES",
+    "MANIFEST",
+    "BundleError",
+    "BundleImage",
+    "BundleManifest",
+    "archive_tags",
+    "check_tags",
+    "load_bundle",
+    "save_bundle",
+    "verify_bundle",
+]
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
 IMAGES = "images.tar"
-
-
-class BundleError(RuntimeError):
-    """The bundle cannot be written or is refused; the message names the file and what to do."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from grader.settings import ExerciseSettings
 
+__all__ = ["grader_version", "inputs_digest", "settings_digest"]
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 

@@ -8,10 +8,10 @@
 
 A finished job is never graded again while nothing that decides its grade changed (its two files, the app, the
 exercise's grading.toml, the base images' ids, the grader's version: grader.cache_keys), so Ctrl-C (or a crash)
-costs only the builds that were running. A submission that cannot be graded (no Dockerfile, a failing build, a timeout, a bug)
-is recorded as such and the class goes on. Each job builds under its own tag, so parallel builds of one exercise
-never replace each other's image, and each student's reports go to a folder of their own (unique even when two
-names look alike: `Bob` and `bob-cd9fb1`). Learners' files are read without following links
+costs only the builds that were running. A submission that cannot be graded (no Dockerfile, a failing build, a
+timeout, a bug) is recorded as such and the class goes on. Each job builds under its own tag, so parallel builds of
+one exercise never replace each other's image, and each student's reports go to a folder of their own (unique even
+when two names look alike: `Bob` and `bob-cd9fb1`). Learners' files are read without following links
 (grader.submission_files); every text written is stripped of control characters, every CSV cell of formulas.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 
 from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
 from grader.course import RETRY_KINDS, graded_cells
-from grader.errors import GradeError, NoEngine, UnsafeFile
+from grader.errors import GradeError, InternalError, NoEngine, NoSubmissions, UnsafeFile
 from grader.limits import wait_for_disk_before_job
 from grader.model import Report
 from grader.paths import EXERCISES
@@ -41,6 +41,25 @@ from grader.reporters.notebook import render_html
 from grader.reporters.sanitize import csv_cell, html_escape
 from grader.submission_files import digest as file_digest
 from grader.submission_files import present
+
+__all__ = [
+    "STATE_NAME",
+    "TRANSIENT_ERRORS",
+    "ClassResult",
+    "Job",
+    "Outcome",
+    "ProgressSink",
+    "classroom_results",
+    "default_jobs",
+    "exercise_fingerprints",
+    "find_jobs",
+    "grade_class",
+    "job_tag",
+    "markdown_summary",
+    "read_state",
+    "remove_images",
+    "write_outputs",
+]
 
 STATE_NAME = "state.jsonl"
 #: Errors that say nothing about the submission (no engine; the engine failed under us): such a job is not
@@ -140,7 +159,8 @@ def _student_jobs(student: Path, exercises: Sequence[str], fingerprints: dict[st
     for exercise in found:
         folder = student / exercise
         why = _folder_problem(folder)
-        digest = hashlib.sha256(why.encode()).hexdigest()[:16] if why else _digest(folder, fingerprints.get(exercise, ""))
+        digest = (hashlib.sha256(why.encode()).hexdigest()[:16] if why
+                  else _digest(folder, fingerprints.get(exercise, "")))
         jobs.append(Job(student.name, exercise, folder, digest, why))
     return jobs
 
@@ -152,7 +172,7 @@ def find_jobs(submissions: Path, exercises: Sequence[str] = EXERCISES,
     `fingerprints` (exercise -> grader.cache_keys digest) enter each job's digest, so a changed app, grading.toml,
     base image or grader makes every job of that exercise due again."""
     if not submissions.is_dir():
-        raise FileNotFoundError(f"{submissions} is not a folder. Give the folder that holds one folder per student "
+        raise NoSubmissions(f"{submissions} is not a folder. Give the folder that holds one folder per student "
                                 f"(each with {'/, '.join(EXERCISES)}/ inside).")
     jobs = []
     for student in sorted(p for p in submissions.iterdir() if p.name[0] not in "._" and (p.is_symlink() or p.is_dir())):
@@ -241,17 +261,11 @@ def _grade_job(job: Job, config: GradeConfig, recorder: _Recorder) -> Outcome:
     return outcome
 
 
-class _InternalError(GradeError):
-    """A bug in the grader met on one submission (recorded; the class goes on)."""
-
-    kind = "internal"
-
-
 def _internal(job: Job, exc: Exception) -> GradeError:
     if isinstance(exc, ENGINE_ERRORS):
         return GradeError(f"The Docker engine failed while grading ({type(exc).__name__}); not a problem with the "
                           "submission. Run grade-class again to grade it.")
-    return _InternalError(f"The grader failed on this submission ({type(exc).__name__}: {exc}). Grade it alone "
+    return InternalError(f"The grader failed on this submission ({type(exc).__name__}: {exc}). Grade it alone "
                           f"with `workshop grade {job.exercise} --dockerfile {job.folder / 'Dockerfile'}` and report "
                           "the bug.")
 

@@ -8,9 +8,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES, put_programs_on_path
-
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT = 0, 1, 2
 
 #: Modules that add their own subcommands with `register(subparsers)`: grading, the course and the classroom.
 COMMAND_MODULES = ("grader.grade_cli", "grader.course_cli")
@@ -166,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from docker.utils.fnmatch import translate
 
 from grader.errors import DockerfileError
 
+__all__ = ["DOCKERFILE_NAME", "DOCKERIGNORE_NAME", "BuildContext", "assemble_context", "read_dockerignore"]
+
 #: Names the learner's files take inside the context.
 DOCKERFILE_NAME = "Dockerfile"
 DOCKERIGNORE_NAME = ".dockerignore"
@@ -44,8 +46,8 @@ def read_dockerignore(text: str, name: str = DOCKERIGNORE_NAME) -> list[str]:
     """Patterns from a .dockerignore: comments and blank lines dropped, as the CLI does; a pattern the engine
     would reject (`[z-a]`, a trailing backslash) raises DockerfileError naming its line."""
     patterns = []
-    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
-        line = line.strip()
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
+        line = raw.strip()
         if line and not line.startswith("#"):
             _check_pattern(line, number, name)
             patterns.append(line)
@@ -114,7 +116,7 @@ def _sha256(handle: IO[bytes]) -> str:
 def assemble_context(app_dir: Path, dockerfile_text: str, dockerignore_text: str | None) -> BuildContext:
     """Tar app_dir with the ignore rules applied, then add the learner's Dockerfile and .dockerignore."""
     included = _included(app_dir, read_dockerignore(dockerignore_text or ""))
-    spooled = tempfile.SpooledTemporaryFile(max_size=32 << 20)
+    spooled = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 - the BuildContext returned owns it
     count = 0
     with tarfile.open(fileobj=spooled, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for rel in included:

@@ -29,16 +29,38 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import GradeConfig, grade
-from grader.build import BuildEvent, ProgressCallback
-from grader.errors import GradeError
+from grader.errors import CheckNotPassed, CourseError, GradeError, UnknownCheck
 from grader.exercises import starter_dockerfile
-from grader.model import Report, Status
+from grader.model import BuildEvent, ProgressCallback, Report, Status
 from grader.paths import APPS_DIR, EXERCISES
 from grader.registry import all_checks
 from grader.settings import ExerciseSettings, load_settings, settings_path
 from grader.submission_files import digest as file_digest
 from grader.submission_files import present, read_text
 from grader.units import human_bytes
+
+__all__ = [
+    "APP_FOLDER",
+    "CELL_TIMEOUT_S",
+    "COURSE_ID",
+    "HIDDEN_CHECKS",
+    "LEARNER_FILES",
+    "RETRY_KINDS",
+    "SETTINGS_NAME",
+    "CheckNotPassed",
+    "CourseError",
+    "GradedCell",
+    "build_notebook",
+    "expect",
+    "expect_check",
+    "grade_submission",
+    "graded_cells",
+    "init_course",
+    "nbgrader_config",
+    "show_dockerfile",
+    "show_report",
+    "submission_config",
+]
 
 COURSE_ID = "docker-diet-workshop"
 SETTINGS_NAME = "grading.toml"
@@ -61,15 +83,7 @@ _GOALS = {
 }
 
 
-class CourseError(Exception):
-    """The course folder cannot be written as asked; the message says what to do instead."""
-
-
 # ---------------------------------------------------------------- helpers the notebooks call
-
-
-class CheckNotPassed(AssertionError):
-    """A test cell's check earned no points; the message is the grader's measurement and next step."""
 
 
 _REPORTS: dict[tuple[str, ...], Report] = {}
@@ -171,11 +185,12 @@ def expect(report: Report, check_id: str, points: float) -> float:
     Returns the points earned (nbgrader takes a number as the cell's partial credit); raises CheckNotPassed
     with the measurement and the next step when the check earned nothing."""
     __tracebackhide__ = True  # IPython shows the message, not this frame
-    result = next((c for c in report.checks if c.id == check_id), None)
-    if result is None:
+    try:
+        result = report.check(check_id)
+    except UnknownCheck as missing:
         reason = (f"could not grade ({report.error.kind}): {report.error.message}" if report.error
-                  else f"the report has no check {check_id!r}")
-        raise CheckNotPassed(f"{check_id}: {reason}")
+                  else missing.message)
+        raise CheckNotPassed(f"{check_id}: {reason}") from None
     if result.status is Status.PASS:
         return float(points)
     earned = points * result.points / result.max_points if result.max_points else 0.0

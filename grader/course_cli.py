@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from grader.api import GradeConfig
+from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES
 
-EXIT_OK, EXIT_CANNOT, EXIT_INTERRUPTED = 0, 2, 130
 _DEFAULTS = GradeConfig()
 
 
@@ -101,7 +101,8 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
         result: ClassResult = grade_class(submissions, output, jobs=args.jobs, config=config,
                                           exercises=tuple(args.exercises or EXERCISES),
                                           fresh=args.fresh or args.no_cache,
-                                          retry_errors=args.retry_errors, keep_images=args.keep_images, progress=progress)
+                                          retry_errors=args.retry_errors, keep_images=args.keep_images,
+                                          progress=progress)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CANNOT

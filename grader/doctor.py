@@ -15,6 +15,8 @@ from docker.errors import DockerException
 from grader.bases import BASES, BaseState, base_status, extra_ca_certificates
 from grader.engine import EngineUnavailable, buildx_available, connect, engine_info
 
+__all__ = ["MIN_FREE_GB", "PYTHON_PACKAGES", "DoctorLine", "Verdict", "diagnose", "render", "run_doctor"]
+
 #: Below this much free space on the engine's disk a cold build of the three naive images may not fit.
 MIN_FREE_GB = 15.0
 
@@ -118,7 +120,7 @@ def _base_lines(client: docker.DockerClient) -> list[DoctorLine]:
 def _registry_line(client: docker.DockerClient) -> DoctorLine:
     """Ask the engine for a manifest (no layers are downloaded): tells whether `docker pull` can work here."""
     try:
-        client.api.inspect_distribution("debian:bookworm-slim")
+        client.api.inspect_distribution("debian:bookworm-slim")  # type: ignore[no-untyped-call]
     except DockerException as exc:
         explanation = getattr(exc, "explanation", None) or str(exc)
         reason = str(explanation).splitlines()[0][:100]

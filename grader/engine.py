@@ -17,7 +17,26 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
+from grader.errors import EngineUnavailable
 from grader.paths import STATE_DIR
+
+__all__ = [
+    "BUILDX_PLUGIN",
+    "DEFAULT_SOCKET",
+    "ENGINE_LOG",
+    "ENGINE_PID_FILE",
+    "HOW_TO_GET_AN_ENGINE",
+    "EngineInfo",
+    "EngineUnavailable",
+    "Say",
+    "buildx_available",
+    "connect",
+    "engine_answers",
+    "engine_info",
+    "ensure_dockerd_installed",
+    "start_engine",
+    "stop_engine",
+]
 
 ENGINE_LOG = Path("/var/log/docker-diet-workshop-dockerd.log")
 ENGINE_PID_FILE = STATE_DIR / "dockerd.pid"
@@ -33,10 +52,6 @@ No Docker engine answers, and this user cannot start one. Pick one:
   - Docker Engine on Debian/Ubuntu: `sudo apt-get install -y docker.io && sudo systemctl start docker`,
     or run `sudo workshop engine start` to let the workshop start dockerd in the background.
   - A remote or rootless engine: set DOCKER_HOST (e.g. unix:///run/user/1000/docker.sock) and run again."""
-
-
-class EngineUnavailable(RuntimeError):
-    """No engine answers and none could be started; the message says how to get one."""
 
 
 @dataclass(frozen=True)

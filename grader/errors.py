@@ -1,22 +1,71 @@
-"""Why an image could not be graded, kept apart from "failed a check".
+"""Every error a user of the workshop can see, in one tree; each has a stable `kind`.
 
-    GradeError                 could not grade: exit code 2, `Report.error` set, no score
-    ├── NoEngine               no Docker engine answers
-    ├── UnknownExercise        not node-api, fastapi or combined
-    ├── DockerfileError        missing, empty or unparsable Dockerfile
-    │   ├── BuildKitOnlySyntax RUN --mount, COPY --chmod, ... under the classic builder
-    │   ├── UnsafeFile         a submitted file that is a link, a FIFO, a device, too big, unreadable, not UTF-8
-    │   └── DisallowedImage    FROM / COPY --from / --mount from= names an image the class does not allow
-    ├── BuildFailed            a step failed: its instruction, line and the last log lines
-    └── BuildTimeout           the build ran past --build-timeout and was stopped
+    WorkshopError                  base of them all: `kind` is stable, the message names the fix
+    ├── GradeError                 could not grade: exit code 2, `Report.error` set, no score
+    │   ├── NoEngine               no Docker engine answers
+    │   ├── UnknownExercise        not node-api, fastapi or combined
+    │   ├── DockerfileError        missing, empty or unparsable Dockerfile
+    │   │   ├── BuildKitOnlySyntax RUN --mount, COPY --chmod, ... under the classic builder
+    │   │   ├── UnsafeFile         a submitted file that is a link, a FIFO, a device, too big, unreadable, not UTF-8
+    │   │   └── DisallowedImage    FROM / COPY --from / --mount from= names an image the class does not allow
+    │   ├── BuildFailed            a step failed: its instruction, line and the last log lines
+    │   ├── BuildTimeout           the build ran past --build-timeout and was stopped
+    │   └── InternalError          a bug in the grader met on one submission (grade-class records it, goes on)
+    ├── SetupError                 the machine is not ready to grade (also a RuntimeError); its command exits 2
+    │   ├── EngineUnavailable      no engine answers and none could be started (grader.engine)
+    │   ├── BaseBuildError         a base image stand-in could not be built (grader.bases)
+    │   ├── BundleError            a base-image bundle cannot be written or is refused (grader.bundle)
+    │   ├── BuildxInstallError     the buildx plugin could not be installed (grader.buildx)
+    │   └── NoDebianMirror         no Debian archive in apt's sources nor WORKSHOP_DEBIAN_MIRROR (grader.apt_sources)
+    ├── CourseError                an nbgrader course folder cannot be written as asked (grader.course)
+    ├── NoSubmissions              grade-class was given no folder of submissions (also a FileNotFoundError)
+    ├── CheckNotPassed             an autograded test cell's check earned nothing (also an AssertionError)
+    ├── UnknownCheck               `Report.check(id)` for an id the report does not hold (also a KeyError)
+    └── UnknownFormat              a report format that is not in grader.reporters.REPORTERS (also a ValueError)
 
-A learner's mistake never surfaces as a traceback: the CLI prints `message`, which says what to do next.
+A learner's mistake never surfaces as a traceback: the CLI prints `message`, which says what to do next. The
+modules named above import their error from here, so `from grader.engine import EngineUnavailable` still works.
 """
 
 from __future__ import annotations
 
+__all__ = [
+    "BaseBuildError",
+    "BuildFailed",
+    "BuildKitOnlySyntax",
+    "BuildTimeout",
+    "BuildxInstallError",
+    "BundleError",
+    "CheckNotPassed",
+    "CourseError",
+    "DisallowedImage",
+    "DockerfileError",
+    "EngineUnavailable",
+    "GradeError",
+    "InternalError",
+    "NoDebianMirror",
+    "NoEngine",
+    "NoSubmissions",
+    "SetupError",
+    "UnknownCheck",
+    "UnknownExercise",
+    "UnknownFormat",
+    "UnsafeFile",
+    "WorkshopError",
+]
 
-class GradeError(Exception):
+
+class WorkshopError(Exception):
+    """Base of every error the workshop shows a user. `kind` is stable (JSON reports and scripts match on it)."""
+
+    kind = "workshop"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message  # what went wrong and what to do next
+
+
+class GradeError(WorkshopError):
     """Base of everything that stops grading. `kind` is stable and appears in the JSON report."""
 
     kind = "error"
@@ -30,7 +79,6 @@ class GradeError(Exception):
         log_tail: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.step = step
         self.line = line
         self.log_tail = log_tail
@@ -81,3 +129,80 @@ class BuildTimeout(GradeError):
     """The build was stopped after the timeout."""
 
     kind = "build-timeout"
+
+
+class InternalError(GradeError):
+    """A bug in the grader met on one submission: recorded as could-not-grade, and the class goes on."""
+
+    kind = "internal"
+
+
+class SetupError(WorkshopError, RuntimeError):
+    """The machine is not ready to grade (engine, base images, plugins); the message says how to fix it."""
+
+    kind = "setup"
+
+
+class EngineUnavailable(SetupError):
+    """No engine answers and none could be started; the message says how to get one."""
+
+    kind = "engine-unavailable"
+
+
+class BaseBuildError(SetupError):
+    """A stand-in could not be built; the message names the image, the step and where the full log is."""
+
+    kind = "base-build"
+
+
+class BundleError(SetupError):
+    """The bundle cannot be written or is refused; the message names the file and what to do."""
+
+    kind = "bundle"
+
+
+class BuildxInstallError(SetupError):
+    """The plugin could not be installed; the message says why and what to do instead."""
+
+    kind = "buildx-install"
+
+
+class NoDebianMirror(SetupError):
+    """The machine's apt sources name no Debian archive and WORKSHOP_DEBIAN_MIRROR is unset."""
+
+    kind = "no-debian-mirror"
+
+
+class CourseError(WorkshopError):
+    """The course folder cannot be written as asked; the message says what to do instead."""
+
+    kind = "course"
+
+
+class NoSubmissions(WorkshopError, FileNotFoundError):
+    """The submissions folder of `workshop grade-class` is missing; the message says what to give instead."""
+
+    kind = "no-submissions"
+
+
+class CheckNotPassed(WorkshopError, AssertionError):
+    """A test cell's check earned no points; the message is the grader's measurement and next step.
+
+    An AssertionError too, so nbgrader and pytest read it as a failed test."""
+
+    kind = "check-not-passed"
+
+
+class UnknownCheck(WorkshopError, KeyError):
+    """A check id the report does not hold; a KeyError too, so `except KeyError` keeps working."""
+
+    kind = "unknown-check"
+
+    def __str__(self) -> str:  # KeyError's own __str__ would show the message in quotes
+        return self.message
+
+
+class UnknownFormat(WorkshopError, ValueError):
+    """A report format no reporter renders; the message lists the valid ones."""
+
+    kind = "unknown-format"

@@ -12,6 +12,8 @@ from pathlib import Path
 from grader.errors import UnknownExercise
 from grader.paths import EXERCISES, EXERCISES_DIR
 
+__all__ = ["LEARNER_FILES", "STARTERS_DIR", "exercise_dir", "reset_exercise", "starter_dockerfile"]
+
 STARTERS_DIR = Path(__file__).resolve().parent / "starters"
 
 #: Files a learner adds or edits in exercises/<app>/; the exercise starts with a Dockerfile and no .dockerignore.

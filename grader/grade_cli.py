@@ -15,14 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.api import GradeConfig, grade
-from grader.build import BuildEvent, ProgressCallback
-from grader.model import Report
+from grader.model import EXIT_CANNOT, EXIT_OK, BuildEvent, ProgressCallback, Report
 from grader.paths import EXERCISES
 from grader.registry import REGISTRY, all_checks
 from grader.reporters import REPORTERS, render
 from grader.reporters.json_report import to_dict
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT = 0, 1, 2
 _DEFAULTS = GradeConfig()
 
 

@@ -20,6 +20,18 @@ from grader.dockerfile import DockerfileInfo, Instruction
 from grader.errors import DisallowedImage
 from grader.paths import PROJECT_LABEL
 
+__all__ = [
+    "STAND_IN_LABELS",
+    "ImageUse",
+    "LabelLookup",
+    "check_allowed",
+    "check_not_grader_made",
+    "external_images",
+    "image_uses",
+    "made_by_grader",
+    "normalise",
+]
+
 #: Labels that only the workshop's base stand-ins carry; any other io.docker-diet-workshop label means the
 #: grader built the image from a learner's (or the naive) Dockerfile.
 STAND_IN_LABELS = frozenset({f"{PROJECT_LABEL}.stand-in", f"{PROJECT_LABEL}.recipe"})

@@ -173,7 +173,7 @@ def inspect_image(
     indexes: list[LayerIndex]
     if dirs is not None and len(dirs) == len(digests):
         indexes = []
-        for digest, directory in zip(digests, dirs):
+        for digest, directory in zip(digests, dirs, strict=True):
             cached = cached_layer(digest, use_disk_cache) if source == "auto" else None
             if cached is None:
                 cached = index_overlay_dir(directory)
@@ -195,7 +195,7 @@ def inspect_image(
         inspect_source = "save"
     base_digests = base_layer_digests(api, base_image)
     base_count = 0
-    for mine, theirs in zip(digests, base_digests):
+    for mine, theirs in zip(digests, base_digests, strict=False):  # the base has fewer
         if mine != theirs:
             break
         base_count += 1
@@ -213,7 +213,7 @@ def inspect_image(
             private_keys=index.private_keys,
             compression_ratio=index.compression_ratio,
         )
-        for i, (digest, index) in enumerate(zip(digests, indexes))
+        for i, (digest, index) in enumerate(zip(digests, indexes, strict=True))
     )
     status_texts = [
         text for path in sorted(merged)

@@ -1,4 +1,4 @@
-"""`workshop lab`: JupyterLab rooted at the repository with lesson 00 open, so lessons and exercises sit side by side."""
+"""`workshop lab`: JupyterLab rooted at the repository with lesson 00 open: lessons and exercises side by side."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import shutil
 import sys
 
 from grader.paths import LESSONS_DIR, REPO_ROOT
+
+__all__ = ["FIRST_LESSON", "lab_command", "launch_lab"]
 
 FIRST_LESSON = LESSONS_DIR / "00-start-here.ipynb"
 

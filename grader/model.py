@@ -7,12 +7,43 @@ mutated after it is made, and nothing here knows about HTML or terminals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple, TypeAlias
 
-from grader.errors import GradeError
+from grader.errors import GradeError, UnknownCheck
+
+__all__ = [
+    "EXIT_CANNOT",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "AppFacts",
+    "ArticleNumbers",
+    "BaselineFacts",
+    "BuildEvent",
+    "BuildFacts",
+    "CheckResult",
+    "Comparison",
+    "FileEntry",
+    "Healthcheck",
+    "ImageFacts",
+    "JsonValue",
+    "LayerFacts",
+    "MergedEntry",
+    "ProbeFacts",
+    "ProgressCallback",
+    "Report",
+    "RunFacts",
+    "Status",
+]
+
+#: What every `workshop` command exits with (Report.exit_code for a grade): defined here once.
+EXIT_OK = 0  # done; every scored check passed
+EXIT_FAILED = 1  # graded, and some scored check failed
+EXIT_CANNOT = 2  # could not grade or could not run (no engine, bad input, build failed)
+EXIT_INTERRUPTED = 130  # Ctrl-C (grade-class resumes where it stopped)
 
 #: What a check measured or asked for: anything JSON can hold ("1.13 GB", 1000, ["/usr/bin/gcc"], {...}).
 JsonValue: TypeAlias = Any
@@ -128,6 +159,19 @@ class RunFacts:
 
 
 @dataclass(frozen=True)
+class BuildEvent:
+    """One build progress line: the step number when known, and the text the engine printed."""
+
+    text: str
+    step: int | None = None
+    total: int | None = None
+
+
+#: Where a build sends its progress (a terminal bar, a notebook's step lines); edges import it from here.
+ProgressCallback: TypeAlias = Callable[[BuildEvent], None]
+
+
+@dataclass(frozen=True)
 class BuildFacts:
     """One build: which image it made, how long it took, how big the context was."""
 
@@ -227,6 +271,15 @@ class Report:
     run: RunFacts | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
 
+    def check(self, check_id: str) -> CheckResult:
+        """The result of one check; UnknownCheck (a KeyError) names the ids the report holds."""
+        for result in self.checks:
+            if result.id == check_id:
+                return result
+        held = f"Its checks: {', '.join(c.id for c in self.checks)}." if self.checks else "It holds no checks."
+        raise UnknownCheck(f"The {self.exercise} report has no check {check_id!r}. {held} "
+                           "`workshop checks` lists every id.")
+
     @property
     def score(self) -> float:
         return round(sum(c.points for c in self.checks), 2)
@@ -254,5 +307,5 @@ class Report:
     def exit_code(self) -> int:
         """0 every scored check passed, 1 some check failed, 2 could not grade."""
         if not self.graded:
-            return 2
-        return 0 if self.passed else 1
+            return EXIT_CANNOT
+        return EXIT_OK if self.passed else EXIT_FAILED

@@ -17,6 +17,8 @@ from typing import Any
 from nbgrader.api import Gradebook, MissingEntry  # type: ignore[import-untyped]
 from nbgrader.preprocessors import NbGraderPreprocessor  # type: ignore[import-untyped]
 
+__all__ = ["DropForeignCells", "instructor_cell_ids", "keep_instructor_cells"]
+
 
 def instructor_cell_ids(db_url: str, notebook_id: str, assignment_id: str) -> frozenset[str]:
     """The grade_ids of the notebook's cells as `nbgrader generate_assignment` recorded them."""

@@ -7,6 +7,20 @@ import shutil
 import sys
 from pathlib import Path
 
+__all__ = [
+    "APPS_DIR",
+    "EXERCISES",
+    "EXERCISES_DIR",
+    "LESSONS_DIR",
+    "PROGRAMS_DIR",
+    "PROJECT_LABEL",
+    "REPO_ROOT",
+    "SOLUTIONS_DIR",
+    "STATE_DIR",
+    "find_program",
+    "put_programs_on_path",
+]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APPS_DIR = REPO_ROOT / "apps"
 EXERCISES_DIR = REPO_ROOT / "exercises"

@@ -23,6 +23,18 @@ from grader.model import (
 )
 from grader.settings import ExerciseSettings
 
+__all__ = [
+    "REGISTRY",
+    "CheckFunction",
+    "CheckSpec",
+    "Evidence",
+    "Outcome",
+    "all_checks",
+    "check",
+    "evaluate",
+    "run_check",
+]
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -35,7 +47,8 @@ class Evidence:
     run: RunFacts | None = None
     app: AppFacts | None = None
     baseline: BaselineFacts | None = None
-    lint_findings: tuple[str, ...] | None = None
+    lint_findings: tuple[str, ...] | None = None  # None: hadolint did not run
+    lint_enabled: bool = True  # False when the grade was asked without linting (GradeConfig.lint)
     build_error: str | None = None
 
 

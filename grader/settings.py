@@ -17,6 +17,16 @@ from grader.limits import LIMITS_HELP, Limits, limits_from_mapping
 from grader.model import ArticleNumbers
 from grader.paths import EXERCISES, EXERCISES_DIR
 
+__all__ = [
+    "DEFAULTS_HELP",
+    "EXERCISE_BASES",
+    "MB",
+    "ExerciseSettings",
+    "load_settings",
+    "settings_from_mapping",
+    "settings_path",
+]
+
 MB = 1_000_000
 
 #: The images each exercise is built on (the workshop's stand-ins); in class modes a Dockerfile may build only on
@@ -46,7 +56,6 @@ class ExerciseSettings:
     article: ArticleNumbers = field(
         default_factory=lambda: ArticleNumbers(before_bytes=1200 * MB, after_bytes=180 * MB)
     )
-    article_sections: Mapping[str, str] = field(default_factory=dict)
     extra_bases: tuple[str, ...] = ()  # grading.toml [bases] allow: images allowed beyond EXERCISE_BASES
     limits: Limits = field(default_factory=Limits)
 
@@ -124,7 +133,6 @@ def settings_from_mapping(exercise: str, data: Mapping[str, Any]) -> ExerciseSet
         memory_limit_bytes=int(float(run.get("memory_mb", base.memory_limit_bytes / 2**20)) * 2**20),
         bandwidth_mbps=float(data.get("report", {}).get("bandwidth_mbps", base.bandwidth_mbps)),
         article=art,
-        article_sections={str(k): str(v) for k, v in article.get("sections", {}).items()},
         extra_bases=_allowed(data.get("bases", {}).get("allow", [])),
         limits=limits_from_mapping(data.get("limits", {}), f"exercises/{exercise}/grading.toml"),
     )

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from grader.errors import UnsafeFile
 
+__all__ = ["MAX_BYTES", "decode_text", "digest", "present", "read_bytes", "read_optional_text", "read_text"]
+
 MAX_BYTES = 1_000_000
 _BOM = "\ufeff"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["human_bytes", "human_seconds"]
+
 
 def human_bytes(size: float) -> str:
     """1234567 -> '1.23 MB'; the same convention as the article and the docker CLI."""

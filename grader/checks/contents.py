@@ -15,6 +15,8 @@ from grader.model import ImageFacts, MergedEntry
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 
+__all__ = ["CACHE_PATTERNS", "JUNK_DIRS", "learner_files", "no_caches", "no_dev_dependencies", "no_junk", "no_secrets"]
+
 _NODE_PACKAGE = re.compile(r"(?:^|/)node_modules/((?:@[^/]+/)?[^/@][^/]*)/package\.json$")
 _PYTHON_DIST = re.compile(r"(?:site|dist)-packages/([^/]+?)-[^-/]+\.dist-info/METADATA$")
 _VENDORED = ("node_modules/", "site-packages/", "dist-packages/", "__pycache__/")

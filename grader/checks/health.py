@@ -6,6 +6,8 @@ from grader.checks.lessons import lesson
 from grader.model import ImageFacts, RunFacts
 from grader.registry import Evidence, Outcome, check
 
+__all__ = ["describe_run_failure", "healthcheck", "healthcheck_meaningful", "no_healthcheck_hint"]
+
 _NODE_EXAMPLE = ("`HEALTHCHECK CMD [\"node\", \"-e\", \"fetch('http://127.0.0.1:3000/health')"
                  ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\"]`")
 _PYTHON_EXAMPLE = ("`HEALTHCHECK CMD [\"python\", \"-c\", \"import urllib.request; "

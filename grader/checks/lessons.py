@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["LESSONS", "lesson"]
+
 LESSONS: dict[str, str] = {
     "fat": "lessons/01-why-images-get-fat.ipynb",
     "multi-stage": "lessons/02-multi-stage-node.ipynb",

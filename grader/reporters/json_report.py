@@ -1,4 +1,8 @@
-"""The JSON report: a documented contract with a schema version (schema file: report.schema.json beside this)."""
+"""The JSON report: a documented contract with a schema version (schema file: report.schema.json beside this).
+
+Every JSON document the project writes has a schema beside this file: report.schema.json (one grade; also each
+item of `grade --all --format json` and each per-student report of grade-class), grades.schema.json (grade-class's
+grades.json), classroom-results.schema.json and checks.schema.json."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.model import Report
+
+__all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "render", "schema", "to_dict"]
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -77,6 +83,6 @@ def render(report: Report) -> str:
     return json.dumps(to_dict(report), indent=2, sort_keys=False)
 
 
-def schema() -> dict[str, Any]:
-    """The JSON schema the report validates against."""
-    return dict(json.loads(SCHEMA_PATH.read_text()))
+def schema(name: str = "report") -> dict[str, Any]:
+    """A JSON schema beside this file: "report" (the default), "grades", "classroom-results" or "checks"."""
+    return dict(json.loads(SCHEMA_PATH.with_name(f"{name}.schema.json").read_text()))

@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from grader.model import Report, Status
 from grader.reporters.sanitize import strip_control
 
+__all__ = ["render", "render_all"]
+
 
 def _clean(value: object) -> object:
     """A measured value with every string in it stripped (json.dumps would keep ESC as a visible \\u001b)."""
@@ -39,9 +41,11 @@ def render_all(reports: list[Report]) -> str:
 
 
 def _suite(report: Report) -> ET.Element:
+    """One testcase per check, plus a `grade` testcase holding the error when the image could not be graded;
+    `tests` counts exactly those testcases."""
     suite = ET.Element("testsuite", _attrs({
         "name": f"docker-diet-workshop.{report.exercise}",
-        "tests": str(len(report.checks) or 1),
+        "tests": str(len(report.checks) + (report.error is not None)),
         "failures": str(sum(c.status is Status.FAIL and c.scored for c in report.checks)),
         "errors": str(sum(c.status is Status.ERROR for c in report.checks) + (report.error is not None)),
         "skipped": str(sum(c.status is Status.SKIPPED or (c.status is Status.FAIL and not c.scored)

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grader.build import BuildEvent, ProgressCallback
-from grader.model import Report, Status
+from grader.model import BuildEvent, ProgressCallback, Report, Status
 from grader.reporters.sanitize import html_escape as escape
 from grader.units import human_bytes
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import re
 
+__all__ = ["csv_cell", "html_escape", "strip_control"]
+
 #: ANSI/VT escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other ESC-introduced pairs,
 #: and their 8-bit C1 forms (0x9b CSI, 0x9d OSC).
 _ESCAPES = re.compile(

@@ -15,6 +15,8 @@ from grader.model import CheckResult, Report, Status
 from grader.reporters.sanitize import strip_control
 from grader.units import human_bytes, human_seconds
 
+__all__ = ["escape", "print_report", "render"]
+
 _MARK = {Status.PASS: "[green]PASS[/]", Status.FAIL: "[red]FAIL[/]", Status.ERROR: "[magenta]ERROR[/]",
          Status.SKIPPED: "[yellow]SKIP[/]"}
 

@@ -120,7 +120,8 @@ def test_ctrl_c_on_the_command_line_exits_130_and_the_next_run_resumes(
     for i in range(10):  # the solution with a label of each learner's own: one metadata layer each
         folder = write_submission(subs / f"learner{i}" / EXERCISE, "solution")
         (folder / "Dockerfile").write_text((folder / "Dockerfile").read_text() + f'LABEL learner="{i}"\n')
-    command = [sys.executable, "-m", "grader.cli", "grade-class", str(subs), "--output", str(out), "--jobs", "1"]
+    command = [str(Path(sys.executable).parent / "workshop"), "grade-class", str(subs), "--output", str(out),
+               "--jobs", "1"]
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while not (out / STATE_NAME).exists() and process.poll() is None and time.monotonic() < deadline:

@@ -27,7 +27,8 @@ from grader.registry import all_checks
 from grader.settings import load_settings
 
 
-def result(check_id: str, status: Status, points: float, max_points: float = 10, hint: str | None = None) -> CheckResult:
+def result(check_id: str, status: Status, points: float, max_points: float = 10,
+           hint: str | None = None) -> CheckResult:
     return CheckResult(id=check_id, title=check_id, status=status, points=points, max_points=max_points,
                        measured="1.2 GB", threshold="200 MB", message=f"{check_id} measured 1.2 GB.", hint=hint,
                        lesson="lessons/02-multi-stage.ipynb#Result")
@@ -66,7 +67,8 @@ def test_notebook_cells_map_points_to_check_ids(tmp_path: Path) -> None:
     for cell in graded:
         check_id = cell["metadata"]["nbgrader"]["grade_id"].removeprefix("check-")
         assert cell["metadata"]["nbgrader"]["points"] == scored[check_id]
-        assert f"grader.course.expect_check('node-api', {check_id!r}, points={scored[check_id]:g})" in "".join(cell["source"])
+        expected = f"grader.course.expect_check('node-api', {check_id!r}, points={scored[check_id]:g})"
+        assert expected in "".join(cell["source"])
         assert ("### BEGIN HIDDEN TESTS" in "".join(cell["source"])) == (check_id in HIDDEN_CHECKS)
     grading = [c for c in notebook["cells"] if "grade_submission(" in "".join(c["source"])]
     assert len(grading) == 1, "one grade() per notebook"

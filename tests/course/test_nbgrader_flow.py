@@ -77,9 +77,11 @@ def test_gradebook_orders_naive_below_partial_below_full_marks(course: GradedCou
 
 def test_learners_files_are_kept_and_the_app_is_restored(course: GradedCourse) -> None:
     graded = course.root / "autograded" / "solution" / EXERCISE
-    assert (graded / "Dockerfile").read_text() == (course.root / "submitted" / "solution" / EXERCISE / "Dockerfile").read_text()
+    submitted = course.root / "submitted" / "solution" / EXERCISE
+    assert (graded / "Dockerfile").read_text() == (submitted / "Dockerfile").read_text()
     assert (graded / ".dockerignore").is_file()
-    assert (graded / "app" / "README.md").read_text() == (course.root / "source" / EXERCISE / "app" / "README.md").read_text()
+    source_app = course.root / "source" / EXERCISE / "app"
+    assert (graded / "app" / "README.md").read_text() == (source_app / "README.md").read_text()
 
 
 def test_no_cell_writes_to_stderr(course: GradedCourse) -> None:

@@ -1,4 +1,4 @@
-"""Issue 2's promises about the six images: naive ones are fat, solutions are small, healthy, non-root, compiler-free."""
+"""Issue 2's promises about the six images: naive ones are fat; solutions small, healthy, non-root, compiler-free."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ APP_TEST_COMMANDS = {
     "node-api": ("node-api", "/app", "npm test", False),
     "combined-backend": ("combined", "/app/backend", "npm test", False),
     "combined-frontend": ("combined", "/app/frontend", "npm test", False),
-    "fastapi": ("fastapi", "/app", "pip install -q --no-cache-dir -r requirements-dev.txt && python -m pytest -q tests", True),
+    "fastapi": ("fastapi", "/app",
+                "pip install -q --no-cache-dir -r requirements-dev.txt && python -m pytest -q tests", True),
 }
 
 

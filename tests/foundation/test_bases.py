@@ -6,14 +6,7 @@ import docker
 import pytest
 
 from grader import base_recipes
-from grader.bases import (
-    BASES_BY_TAG,
-    REQUIRED_BASES,
-    BaseState,
-    base_status,
-    ensure_bases,
-    extra_ca_certificates,
-)
+from grader.bases import BASES_BY_TAG, REQUIRED_BASES, BaseState, base_status, ensure_bases, extra_ca_certificates
 
 pytestmark = pytest.mark.docker
 
@@ -49,7 +42,8 @@ def test_stand_in_is_labelled_and_within_ten_percent_of_official(docker_client, 
 
 @pytest.mark.parametrize("tag", ["node:20", "node:20-slim"])
 def test_node_images_have_node_20_npm_10_headers_and_the_node_user(docker_client, tag: str) -> None:
-    out = _run(docker_client, tag, "node -v; npm -v; id -u node; ls /usr/local/include/node/node.h /usr/local/include/node/common.gypi")
+    out = _run(docker_client, tag, "node -v; npm -v; id -u node; "
+                                   "ls /usr/local/include/node/node.h /usr/local/include/node/common.gypi")
     node_version, npm_version, uid, *headers = out.split()
     assert node_version.startswith("v20.") and npm_version.startswith("10.") and uid == "1000"
     assert len(headers) == 2
@@ -64,14 +58,16 @@ def test_slim_node_has_no_build_tools_but_full_node_does(docker_client) -> None:
 @pytest.mark.parametrize("tag", ["python:3.11", "python:3.11-slim"])
 def test_python_images_have_python_pip_headers_and_no_pep668_marker(docker_client, tag: str) -> None:
     out = _run(docker_client, tag, "python --version; pip --version >/dev/null && echo pip-ok; "
-                                   "python -c 'import sysconfig,os; print(os.path.exists(sysconfig.get_paths()[\"include\"] + \"/Python.h\"))'; "
+                                   "python -c 'import sysconfig,os; "
+                                   "print(os.path.exists(sysconfig.get_paths()[\"include\"] + \"/Python.h\"))'; "
                                    "ls /usr/lib/python3*/EXTERNALLY-MANAGED 2>/dev/null || echo no-marker")
     assert out.split() == ["Python", out.split()[1], "pip-ok", "True", "no-marker"]
     assert out.split()[1].startswith("3.11.")
 
 
 def test_python_slim_lists_no_dev_package_and_no_compiler(docker_client) -> None:
-    out = _run(docker_client, "python:3.11-slim", "dpkg-query -W -f '${Package}\\n' | grep -E -- '-dev$' || true; command -v gcc || true")
+    out = _run(docker_client, "python:3.11-slim",
+               "dpkg-query -W -f '${Package}\\n' | grep -E -- '-dev$' || true; command -v gcc || true")
     assert out.strip() == ""
 
 

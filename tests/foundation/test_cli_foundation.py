@@ -12,7 +12,7 @@ import pytest
 from grader.exercises import reset_exercise, starter_dockerfile
 from grader.paths import EXERCISES, EXERCISES_DIR
 
-WORKSHOP = [sys.executable, "-m", "grader.cli"]
+WORKSHOP = [str(Path(sys.executable).parent / "workshop")]  # the console script learners run
 
 
 def _workshop(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

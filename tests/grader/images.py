@@ -40,16 +40,19 @@ def write_app(folder: Path, dockerfile: str, dockerignore: str | None = None,
 
 def remove_test_images(client: docker.DockerClient, prefix: str = "docker-diet-workshop/test-") -> None:
     """Remove every image the tests tagged (and only those), then the grader's dangling leftovers."""
-    for image in client.images.list(filters={"label": PROJECT_LABEL}):
-        if any(tag.startswith(prefix) for tag in image.tags):
-            for tag in image.tags:
+    # The low-level listing: one call, no per-image inspect that an image removed meanwhile by another session
+    # on the shared engine would turn into ImageNotFound.
+    for image in client.api.images(filters={"label": PROJECT_LABEL}):
+        tags = image.get("RepoTags") or []
+        if any(tag.startswith(prefix) for tag in tags):
+            for tag in tags:
                 try:
-                    client.images.remove(tag, force=True)
+                    client.api.remove_image(tag, force=True)
                 except docker.errors.APIError:
                     pass
-    for image in client.images.list(filters={"label": PROJECT_LABEL, "dangling": True}):
+    for image in client.api.images(filters={"label": PROJECT_LABEL, "dangling": True}):
         try:
-            client.images.remove(image.id, force=True)
+            client.api.remove_image(image["Id"], force=True)
         except docker.errors.APIError:
             pass
 

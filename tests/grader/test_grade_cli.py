@@ -1,4 +1,6 @@
-"""The CLI contract: exit codes 0/1/2, bad input gets a message (never a traceback), JSON validates, JUnit parses."""
+"""The CLI contract: exit codes 0/1/2, bad input gets a message (never a traceback), JSON validates, JUnit parses.
+
+Driven through the installed `workshop` console script (the venv's bin/workshop), the command users run."""
 
 from __future__ import annotations
 
@@ -12,23 +14,27 @@ from pathlib import Path
 import docker
 import jsonschema
 import pytest
-from images import HEALTHCHECK, remove_test_images, write_app
+from images import remove_test_images, write_app
 
-from grader.grade_cli import main
+from grader.cli import main
 from grader.reporters.json_report import schema
 
-GOOD = f"""FROM python:3.11-slim
+#: The console script pip installed beside this interpreter (`pip install -e .` makes it).
+WORKSHOP = Path(sys.executable).parent / "workshop"
+
+
+#: Builds in apps/fastapi's context in seconds (no package installs) and is graded: it runs as root and has no
+#: HEALTHCHECK, so `non-root` and `healthcheck` fail and the exit code is 1, never 2.
+GRADABLE_BUT_FAILING = """FROM python:3.11-slim
 WORKDIR /app
-COPY server.py ./
-USER nobody
-{HEALTHCHECK}
-CMD ["python", "server.py"]
+COPY app ./app
+CMD ["python", "-c", "import time; time.sleep(3600)"]
 """
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "grader.grade_cli", *args], capture_output=True, text=True,
-                          timeout=600)
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    assert WORKSHOP.is_file(), f"{WORKSHOP} is missing: install the project with `pip install -e .`"
+    return subprocess.run([str(WORKSHOP), *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture
@@ -115,27 +121,33 @@ def test_a_failing_run_shows_instruction_line_and_log_tail(tmp_path: Path, clean
 def test_grade_json_validates_junit_parses_and_exit_code_follows_checks(
     tmp_path: Path, cleanup: None, docker_client: docker.DockerClient
 ) -> None:
-    dockerfile = write_app(tmp_path / "app", GOOD, "*\n!server.py\n")
-    # fastapi's app context is used, but the Dockerfile only copies server.py: give it one
-    (Path(dockerfile).parent / "server.py").exists()
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(GRADABLE_BUT_FAILING)
     out = tmp_path / "report.json"
     result = run_cli("grade", "fastapi", "--dockerfile", str(dockerfile), "--format", "json", "--output", str(out),
                      "--no-baseline")
-    assert result.returncode in (1, 2), result.stderr  # fastapi's context has no server.py: build fails (2)
-    jsonschema.validate(json.loads(out.read_text()), schema())
+    assert result.returncode == 1, result.stderr
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, schema())
+    failed = {c["id"] for c in report["checks"] if c["status"] == "fail"}
+    assert report["error"] is None and report["exit_code"] == 1 and {"non-root", "healthcheck"} <= failed
     junit = tmp_path / "report.xml"
-    run_cli("grade", "fastapi", "--dockerfile", str(dockerfile), "--format", "junit", "--output", str(junit),
-            "--no-baseline")
+    result = run_cli("grade", "fastapi", "--dockerfile", str(dockerfile), "--format", "junit", "--output",
+                     str(junit), "--no-baseline")
+    assert result.returncode == 1, result.stderr
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("name") == "docker-diet-workshop.fastapi"
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests", "-1")) == len(cases) == len(report["checks"])
+    assert {c.get("name") for c in cases if c.find("failure") is not None} >= {"non-root", "healthcheck"}
+    assert int(suite.get("failures", "-1")) == sum(c.find("failure") is not None for c in cases)
 
 
 def test_no_engine_exits_2_and_says_how_to_get_one(tmp_path: Path) -> None:
     path = tmp_path / "Dockerfile"
     path.write_text("FROM python:3.11-slim\n")
     env = {**__import__("os").environ, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
-    result = subprocess.run([sys.executable, "-m", "grader.grade_cli", "grade", "fastapi", "--dockerfile", str(path),
-                             "--no-baseline"], capture_output=True, text=True, timeout=120, env=env)
+    result = run_cli("grade", "fastapi", "--dockerfile", str(path), "--no-baseline", env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "Docker Desktop" in result.stdout + result.stderr
 

@@ -74,7 +74,7 @@ def built(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathF
 
 
 def status(report: Report, check_id: str) -> Status:
-    return next(c for c in report.checks if c.id == check_id).status
+    return report.check(check_id).status
 
 
 CHECKS = ["builds", "size", "beats-article", "reduction", "non-root", "no-compilers", "healthcheck",
@@ -92,13 +92,13 @@ def test_good_and_bad_images_were_graded_and_left_no_container(
 
 @pytest.mark.parametrize("check_id", CHECKS)
 def test_check_passes_on_the_good_image(built: dict[str, Report], check_id: str) -> None:
-    check = next(c for c in built["good"].checks if c.id == check_id)
+    check = built["good"].check(check_id)
     assert check.status is Status.PASS, check.message
 
 
 @pytest.mark.parametrize("check_id", [c for c in CHECKS if c not in ("builds", "healthcheck")])
 def test_check_fails_on_the_bad_image(built: dict[str, Report], check_id: str) -> None:
-    check = next(c for c in built["bad"].checks if c.id == check_id)
+    check = built["bad"].check(check_id)
     assert check.status is Status.FAIL, check.message
 
 
@@ -152,7 +152,7 @@ def test_healthcheck_fails_with_a_clear_message(case: str, tmp_path: Path, docke
         assert grader_containers(docker_client, report.build.image_id) == [], "a grader container was left behind"
     finally:
         remove_test_images(docker_client)
-    check = next(c for c in report.checks if c.id == "healthcheck")
+    check = report.check("healthcheck")
     assert report.exit_code == 1 and check.status is Status.FAIL, (report.error, check, report.run)
     assert expected in check.message, (check.message, report.run)
     assert status(report, "size") is Status.FAIL  # health gates size
@@ -171,6 +171,6 @@ def test_healthcheck_meaningful_is_skipped_when_the_image_has_nothing_that_waits
                                                                  tag="docker-diet-workshop/test-nowaiter:t"))
     finally:
         remove_test_images(docker_client)
-    check = next(c for c in report.checks if c.id == "healthcheck-meaningful")
+    check = report.check("healthcheck-meaningful")
     assert status(report, "healthcheck") is Status.PASS
     assert check.status is Status.SKIPPED and "nothing that can wait" in check.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import xml.etree.ElementTree as ET
 
@@ -10,7 +12,7 @@ import pytest
 from factories import make_evidence
 
 from grader.checks.lessons import LESSONS
-from grader.errors import BuildFailed
+from grader.errors import BuildFailed, UnknownFormat
 from grader.model import Report, Status
 from grader.registry import all_checks, evaluate
 from grader.reporters import REPORTERS, render
@@ -88,27 +90,35 @@ def test_junit_has_one_testcase_per_check_with_points() -> None:
     assert points is not None and points.get("value") == "20.0"
 
 
-def test_table_and_html_render_every_check() -> None:
-    for fmt in ("table", "html"):
-        text = render(report(), fmt)
-        assert all(check_id in text for check_id in CONTRACT), fmt
-
-
 def test_unknown_format_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="json"):
+    with pytest.raises(UnknownFormat) as raised:
         render(report(), "yaml")
+    assert isinstance(raised.value, ValueError) and "'yaml'" in raised.value.message
+    assert all(fmt in raised.value.message for fmt in REPORTERS)
 
 
 def test_skipped_checks_do_not_count_toward_the_maximum() -> None:
     full = Report(exercise="node-api", checks=evaluate(make_evidence()))
     rep = Report(exercise="node-api", checks=evaluate(make_evidence(baseline=None)))
-    reduction = next(c for c in rep.checks if c.id == "reduction")
+    reduction = rep.check("reduction")
     assert reduction.status is Status.SKIPPED and rep.max_score == full.max_score - reduction.max_points
 
 
-def test_reporters_mapping_is_the_single_source_of_formats() -> None:
-    assert set(REPORTERS) == {"table", "json", "junit", "html"}
-    assert json.loads(render(report(), "json"))["exercise"] == "node-api"
+def test_every_format_in_the_mapping_renders_a_report_with_every_check() -> None:
+    """Each format the CLI offers (its --format choices come from REPORTERS) renders the whole report."""
+    rendered = {fmt: render(report(), fmt) for fmt in REPORTERS}
+    for fmt, text in rendered.items():
+        assert all(check_id in text for check_id in CONTRACT), fmt
+    assert json.loads(rendered["json"])["exercise"] == "node-api"
+    assert ET.fromstring(rendered["junit"].split("\n", 1)[1]).tag == "testsuites"
+
+
+def test_the_grade_command_offers_exactly_the_formats_that_render() -> None:
+    from grader.cli import build_parser
+
+    with contextlib.redirect_stderr(io.StringIO()) as err, pytest.raises(SystemExit):
+        build_parser().parse_args(["grade", "node-api", "--format", "yaml"])
+    assert all(repr(fmt) in err.getvalue() for fmt in REPORTERS)
 
 
 def test_table_survives_brackets_in_messages() -> None:

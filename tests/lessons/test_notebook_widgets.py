@@ -80,7 +80,7 @@ def test_grade_panel_draws_the_report_with_the_one_renderer() -> None:
     calls = []
 
     def fake_grade(exercise, dockerfile, dockerignore, *, config, progress):  # type: ignore[no-untyped-def]
-        from grader.build import BuildEvent
+        from grader.model import BuildEvent
 
         calls.append(config.tag)
         progress(BuildEvent("Step 1/2 : FROM node:20", 1, 2))

@@ -16,9 +16,8 @@ import pytest
 from redteam import BACKENDS, SMALL, Grade, SilentServer, new_tag, remove_tag
 
 from grader.api import GradeConfig, grade
-from grader.build import BuildEvent
 from grader.limits import Limits
-from grader.model import Report
+from grader.model import BuildEvent, Report
 from grader.settings import load_settings
 
 
