@@ -22,7 +22,7 @@ import requests
 
 from grader.apps import read_app_facts
 from grader.baseline import cached_baseline, ensure_baseline
-from grader.build import Builder, BuildRequest, ProgressCallback, choose_builder
+from grader.build import Builder, BuildRequest, choose_builder
 from grader.cache_keys import inputs_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
@@ -36,6 +36,7 @@ from grader.model import (
     CheckResult,
     Comparison,
     ImageFacts,
+    ProgressCallback,
     Report,
     RunFacts,
 )

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import docker
 
-from grader.build import Builder, BuildRequest, ProgressCallback
+from grader.build import Builder, BuildRequest
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.errors import DockerfileError, GradeError
-from grader.model import BaselineFacts
+from grader.model import BaselineFacts, ProgressCallback
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 
 __all__ = [

@@ -63,6 +63,22 @@ from grader.limits import MIB, Limits
 from grader.model import BuildEvent, BuildFacts, ProgressCallback
 from grader.paths import PROJECT_LABEL
 
+__all__ = [
+    "BUILDX_MISSING",
+    "BUILD_ID_LABEL",
+    "BuildRequest",
+    "Builder",
+    "BuildxBuilder",
+    "ClassicBuilder",
+    "ImageTooLarge",
+    "KILL_GRACE_S",
+    "LINE_MAX",
+    "LOG_TAIL",
+    "build_mark",
+    "choose_builder",
+    "remove_own_image",
+]
+
 LOG_TAIL = 20
 #: Characters kept of one log line (a step can print a line of any length).
 LINE_MAX = 2000

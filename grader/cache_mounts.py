@@ -11,6 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+__all__ = [
+    "cache_namespace",
+    "scope_cache_mounts",
+]
+
 _MOUNT = re.compile(r"(?<![^\s\\])--mount=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
@@ -28,7 +33,7 @@ def _scope(spec: str, namespace: str) -> str:
         return spec
     target = next((value for key, _, value in pairs if key.strip().lower() in ("target", "dst", "destination")), "")
     given = next((value for key, _, value in pairs if key.strip().lower() == "id"), target)
-    kept = [field for (key, _, _), field in zip(pairs, fields) if key.strip().lower() != "id"]
+    kept = [field for (key, _, _), field in zip(pairs, fields, strict=True) if key.strip().lower() != "id"]
     scoped = ",".join([*kept, f"id={namespace}/{given.lstrip('/')}"])
     return f"{quote}{scoped}{quote}"
 

@@ -25,6 +25,23 @@ from typing import Any, Self
 
 from grader.limits import Limits
 
+__all__ = [
+    "BUILDKIT_BUILDS",
+    "BUILDKIT_PARENT",
+    "BuildCgroup",
+    "BuildkitStepLimiter",
+    "CGROUP_FS",
+    "CPU_PERIOD_US",
+    "GROUP",
+    "buildkit_oom_kills",
+    "cap_buildkit",
+    "hit_limits",
+    "kill_all",
+    "make_build_cgroup",
+    "remove_build_cgroup",
+    "unsupported_reason",
+]
+
 CGROUP_FS = Path("/sys/fs/cgroup")
 GROUP = "docker-diet-workshop"
 CPU_PERIOD_US = 100_000

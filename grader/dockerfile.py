@@ -390,8 +390,8 @@ def _from_header(node: Node, global_args: dict[str, str]) -> tuple[str, str | No
                               f":tag, no quotes), e.g. `FROM python:3.11-slim`.", line=line)
     name = words[2].lower() if len(words) == 3 else None
     if name is not None and not _STAGE_NAME.match(name):
-        _fail(node, f"stage name `{_show(words[2], 40)}` is invalid: start with a letter, then letters, digits, `-`, `_` "
-                    "or `.`")
+        _fail(node, f"stage name `{_show(words[2], 40)}` is invalid: start with a letter, then letters, digits, "
+                    "`-`, `_` or `.`")
     return image, name
 
 

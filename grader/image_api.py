@@ -28,6 +28,28 @@ from grader.inspect import inspect_image
 from grader.model import ImageFacts, Report
 from grader.paths import PROJECT_LABEL
 
+__all__ = [
+    "COMPRESSION_RATIO",
+    "HistoryRow",
+    "LESSON_LABELS",
+    "LESSON_REPO",
+    "LessonImage",
+    "LocalImage",
+    "STAND_IN_LABEL",
+    "build_app_image",
+    "build_image",
+    "buildx_available",
+    "image_facts",
+    "image_history",
+    "lesson_containers_left",
+    "lesson_tag",
+    "local_images",
+    "remove_image",
+    "remove_lesson_images",
+    "run_command",
+    "stop_seconds",
+]
+
 LESSON_REPO = "docker-diet-workshop/lesson"
 LESSON_LABELS = {PROJECT_LABEL: "lesson"}
 STAND_IN_LABEL = f"{PROJECT_LABEL}.stand-in"

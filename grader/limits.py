@@ -19,6 +19,19 @@ from typing import Any
 
 from grader.errors import GradeError
 
+__all__ = [
+    "DISK_PATHS",
+    "KIB",
+    "LIMITS_HELP",
+    "Limits",
+    "MB",
+    "MIB",
+    "free_bytes",
+    "limits_from_mapping",
+    "wait_for_disk_before_job",
+    "wait_for_free_disk",
+]
+
 MIB = 1024 * 1024
 MB = 1_000_000
 KIB = 1024

@@ -23,6 +23,16 @@ from docker.types import LogConfig
 from grader.model import Healthcheck, ImageFacts, ProbeFacts, RunFacts
 from grader.paths import PROJECT_LABEL
 
+__all__ = [
+    "NS",
+    "POLL_S",
+    "RunLimits",
+    "WAITERS",
+    "find_waiter",
+    "probe_healthcheck",
+    "run_image",
+]
+
 if TYPE_CHECKING:
     from grader.settings import ExerciseSettings
 

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from grader.model import ImageFacts
 
+__all__ = [
+    "BASE_WASTE_LABEL",
+    "wasted_bytes",
+    "wasted_bytes_per_layer",
+]
+
 
 def _deleted_by_learner(image: ImageFacts, path: str) -> bool:
     """True when one of the learner's layers deletes `path` (a whiteout) or hides a folder above it (opaque)."""

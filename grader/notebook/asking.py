@@ -14,6 +14,15 @@ from typing import Any
 from grader.notebook.widgets import html, ipywidgets_module, with_fallback
 from grader.reporters.sanitize import html_escape as escape
 
+__all__ = [
+    "Hints",
+    "Prediction",
+    "Question",
+    "Quiz",
+    "choice_feedback",
+    "number_feedback",
+]
+
 _GOOD, _BAD, _NONE = "#1a7f37", "#cf222e", "#57606a"
 
 

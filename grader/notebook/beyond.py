@@ -14,6 +14,18 @@ from grader.notebook.panel import grade_quietly
 from grader.paths import EXERCISES, SOLUTIONS_DIR
 from grader.reporters.notebook import SizeBar
 
+__all__ = [
+    "SECRET_IN_LAYER",
+    "SecretExperiment",
+    "alpine_variant_report",
+    "files_in_layers",
+    "runtime_bars",
+    "secret_in_layer_experiment",
+    "stretch_dockerfiles",
+    "stretch_ignore",
+    "stretch_notes",
+]
+
 SECRET_IN_LAYER = """\
 FROM debian:bookworm-slim
 COPY .env /app/.env

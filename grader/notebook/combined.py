@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from grader.image_api import LessonImage, build_app_image, local_images
 from grader.paths import APPS_DIR
 
+__all__ = [
+    "BACKEND_IMAGE",
+    "FRONTEND_IMAGE",
+    "TwoImages",
+    "two_image_experiment",
+]
+
 FRONTEND_IMAGE = """\
 FROM node:20
 WORKDIR /app

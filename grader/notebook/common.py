@@ -10,6 +10,13 @@ from grader.model import ArticleNumbers
 from grader.paths import STATE_DIR
 from grader.settings import load_settings
 
+__all__ = [
+    "LESSON_STATE",
+    "article_numbers",
+    "starting_dockerfile_path",
+    "variant_of",
+]
+
 LESSON_STATE = STATE_DIR / "lessons"
 
 

@@ -20,6 +20,20 @@ from grader.paths import LESSONS_DIR
 from grader.reporters.notebook import SizeBar
 from grader.units import human_bytes
 
+__all__ = [
+    "BASE_TAGS",
+    "GCC_INSTALL",
+    "GCC_ONE_LAYER",
+    "GCC_TWO_LAYERS",
+    "LayerExperiment",
+    "PackageSize",
+    "base_image_bars",
+    "gcc_layer_experiment",
+    "history_rows",
+    "node_modules_breakdown",
+    "node_modules_summary",
+]
+
 BASE_TAGS = ("debian:bookworm-slim", "node:20-slim", "node:20", "python:3.11-slim", "python:3.11")
 #: The three gcc Dockerfiles live in lessons/dockerfiles/, where the lesson's `docker build` cell reads them too.
 GCC_INSTALL = (LESSONS_DIR / "dockerfiles" / "gcc-installed.Dockerfile").read_text()

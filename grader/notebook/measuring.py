@@ -20,6 +20,19 @@ from grader.notebook.widgets import pull_seconds
 from grader.paths import APPS_DIR
 from grader.units import human_bytes, human_seconds
 
+__all__ = [
+    "CACHE_FRIENDLY_ORDER",
+    "EDIT",
+    "NAIVE_ORDER",
+    "Rebuild",
+    "RegistryEstimate",
+    "cache_ordering_experiment",
+    "cold_build_seconds",
+    "real_numbers_rows",
+    "registry_rows",
+    "registry_storage",
+]
+
 
 @dataclass(frozen=True)
 class RegistryEstimate:

@@ -11,6 +11,16 @@ from grader.dockerfile import replace_instruction
 from grader.image_api import build_app_image, build_image, run_command, stop_seconds
 from grader.paths import APPS_DIR
 
+__all__ = [
+    "CMD_VARIANTS",
+    "NPM_FLAGS",
+    "NpmFlagResult",
+    "READY_TEXT",
+    "TINY_PACKAGE",
+    "npm_flags_experiment",
+    "pid1_experiment",
+]
+
 READY_TEXT = "listening on port"  # what apps/node-api prints once it serves
 
 

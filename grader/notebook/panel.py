@@ -30,6 +30,17 @@ from grader.reporters.notebook import (
 from grader.reporters.sanitize import html_escape as escape
 from grader.units import human_seconds
 
+__all__ = [
+    "GradeFunction",
+    "GradePanel",
+    "LOG_LINES",
+    "ReferenceSection",
+    "compare_with_reference",
+    "grade_panel",
+    "grade_quietly",
+    "lesson_config",
+]
+
 LOG_LINES = 400  # lines the collapsible log keeps
 GradeFunction = Callable[..., Report]
 

@@ -17,6 +17,15 @@ from grader.dockerfile import parse_dockerfile
 from grader.lint import lint_dockerfile
 from grader.paths import APPS_DIR
 
+__all__ = [
+    "ContextSummary",
+    "app_copy_with_git",
+    "context_with_ignore",
+    "hadolint_path",
+    "lint_findings",
+    "summarize_context",
+]
+
 
 @dataclass(frozen=True)
 class ContextSummary:

@@ -12,6 +12,19 @@ from dataclasses import dataclass
 from grader.errors import GradeError
 from grader.image_api import LessonImage, build_image, run_command
 
+__all__ = [
+    "PSYCOPG2",
+    "PSYCOPG2_FIXED",
+    "PSYCOPG2_NO_LIBPQ_DEV",
+    "Psycopg2Experiment",
+    "RunResult",
+    "USER_INSTALL",
+    "VENV_INSTALL",
+    "psycopg2_experiment",
+    "tiny_wheel",
+    "user_install_experiment",
+]
+
 
 def tiny_wheel(name: str = "greeting", version: str = "1.0") -> tuple[str, bytes]:
     """A pure-Python wheel built in memory, so `pip install` works offline in the lesson's images."""

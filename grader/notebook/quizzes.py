@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from grader.notebook.asking import Question
 
+__all__ = [
+    "LESSONS",
+]
+
 LESSONS: dict[str, tuple[Question, ...]] = {
     "00": (
         Question("Which part of the workshop needs the network?",

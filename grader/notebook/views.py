@@ -12,6 +12,15 @@ from grader.reporters.sanitize import html_escape as escape
 from grader.units import human_bytes
 from grader.waste import wasted_bytes_per_layer
 
+__all__ = [
+    "LayerRow",
+    "docker_size",
+    "largest_files_html",
+    "layer_rows",
+    "layer_table_html",
+    "table_html",
+]
+
 _RED, _GREY = "#cf222e", "#57606a"
 
 

@@ -14,6 +14,19 @@ from grader.model import BuildEvent, ProgressCallback, Report, Status
 from grader.reporters.sanitize import html_escape as escape
 from grader.units import human_bytes
 
+__all__ = [
+    "SizeBar",
+    "TABLE_STYLE",
+    "check_table_html",
+    "format_measured",
+    "lesson_href",
+    "notebook_progress",
+    "render_html",
+    "show",
+    "size_bars",
+    "size_chart_html",
+]
+
 _GREEN, _RED, _PURPLE, _AMBER, _GREY = "#1a7f37", "#cf222e", "#8250df", "#9a6700", "#57606a"
 _STATUS_MARK = {Status.PASS: ("&#10004;", _GREEN), Status.FAIL: ("&#10008;", _RED),
                 Status.ERROR: ("!", _PURPLE), Status.SKIPPED: ("&ndash;", _AMBER)}

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "grader"))
 
-from dockerfile_verdicts import CORPUS, load_verdicts
+from dockerfile_verdicts import CORPUS, load_verdicts  # noqa: E402 - the corpus helper lives beside its test
 
 #: (keyword, start line) per instruction, or None when the parser refuses the text.
 Shape = tuple[tuple[str, int], ...] | None

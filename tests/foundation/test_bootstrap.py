@@ -196,9 +196,11 @@ def test_bootstrap_lab_serves_lesson_00_and_stops_with_its_kernels(running_lab: 
     rendered, expected = _render_lesson_00(lab.url, lab.token).split("\n")
     assert rendered == expected, f"lesson 00's first heading: {rendered!r} rendered, {expected!r} expected"
     assert _kernels_started(lab), "opening the lesson started a kernel (so stopping must stop it too)"
-    assert len(bootstrap.processes_marked(lab.marker, TEST_MARKER)) >= 3, "bootstrap.py, JupyterLab and a kernel are running"
+    running = bootstrap.processes_marked(lab.marker, TEST_MARKER)
+    assert len(running) >= 3, "bootstrap.py, JupyterLab and a kernel are running"
     output = lab.log.read_text()
     assert "Installing" not in output, f"the second run installed something:\n{output}"
     lab.process.send_signal(signal.SIGTERM)  # what `kill <pid of bootstrap.py>` does
     assert lab.process.wait(timeout=bootstrap.LAB_STOP_GRACE_S + 60) == 0, lab.log.read_text()[-3000:]
-    assert bootstrap.processes_marked(lab.marker, TEST_MARKER) == [], "bootstrap.py exited but left part of the lab running"
+    left = bootstrap.processes_marked(lab.marker, TEST_MARKER)
+    assert left == [], "bootstrap.py exited but left part of the lab running"

@@ -43,7 +43,8 @@ PROBED_PREFIXES = ("01-", "02-", "03-", "04-", "05-", "06-", "07-")
 #: Texts by which an engine refuses a Dockerfile itself (checked first).
 _REJECT = re.compile(
     r"dockerfile parse error|unknown instruction|unknown flag|failed to parse|syntax error|"
-    r"invalid reference format|cannot be empty|no build stage|escape parser directive|invalid escape|requires (?:at least |exactly )?"
+    r"invalid reference format|cannot be empty|no build stage|escape parser directive|invalid escape|"
+    r"requires (?:at least |exactly )?"
     r"(?:one|two|either|the arguments)|must have two arguments|isn't allowed as an onbuild|chaining onbuild|"
     r"requires buildkit|file with no instructions|invalid stage name|duplicate stage|unknown type|"
     r"no image was generated|dockerfile contains no stages|not supported|already used|unexpected end of statement",
@@ -147,7 +148,8 @@ def load_verdicts() -> dict[str, dict[str, object]]:
 
 
 def _engine_versions() -> dict[str, str]:
-    server = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True, check=False).stdout
+    server = subprocess.run(["docker", "version", "-f", "{{.Server.Version}}"], capture_output=True, text=True,
+                            check=False).stdout
     buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True, text=True, check=False).stdout.split()
     builders = subprocess.run(["docker", "buildx", "inspect"], capture_output=True, text=True, check=False).stdout
     buildkit = re.search(r"BuildKit(?: version)?:\s*(\S+)", builders)

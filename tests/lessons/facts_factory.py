@@ -41,8 +41,9 @@ def layer(files: dict[str, int], instruction: str, deleted: frozenset[str] = fro
 
 
 def facts(*layers: LayerFacts) -> ImageFacts:
-    merged = merge_layers([LayerIndex(dict(l.files), l.deleted, l.opaque_dirs, {}, frozenset()) for l in layers])
-    return ImageFacts(image_id="sha256:" + "ab" * 32, size_bytes=sum(l.size_bytes for l in layers), user="",
+    merged = merge_layers([LayerIndex(dict(layer.files), layer.deleted, layer.opaque_dirs, {}, frozenset())
+                           for layer in layers])
+    return ImageFacts(image_id="sha256:" + "ab" * 32, size_bytes=sum(layer.size_bytes for layer in layers), user="",
                       healthcheck=None, env=(), exposed_ports=(), cmd=None, entrypoint=None, workdir="/app",
                       layers=layers, merged=merged)
 

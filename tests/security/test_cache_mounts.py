@@ -28,7 +28,8 @@ def test_cache_mount_planted_by_one_submission_is_not_seen_by_another(grade_text
     planted = grade_text(_plant(mount, secret), "buildx", tag=alice)
     assert planted.build is not None, planted.error and planted.error.message
     looked = grade_text(_look(mount, secret), "buildx", tag=bob)
-    assert looked.build is not None, f"another submission read the planted cache: {looked.error and looked.error.message}"
+    assert looked.build is not None, \
+        f"another submission read the planted cache: {looked.error and looked.error.message}"
     # The same submission still gets its own cache back (lesson 08's speed-up), so the probe above can fail.
     again = grade_text(_look(mount, secret), "buildx", tag=alice)
     assert again.error is not None and again.error.kind == "build-failed" and "FOUND" in "\n".join(

@@ -1,8 +1,8 @@
 """Attacks on the machine through build steps and the graded container: each is bounded by a limit.
 
-Each attack is itself bounded: it allocates at most twice the limit, starts at most 1,000 short sleeps (under the engine-wide cap of 4,096, so only the
-build's own 256 can stop them), prints a
-few MB, so a missing limit fails the test without hurting the machine.
+Each attack is itself bounded: it allocates at most twice the limit, starts at most 1,000 short sleeps (under
+the engine-wide cap of 4,096, so only the build's own 256 can stop them), prints a few MB, so a missing limit
+fails the test without hurting the machine.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def test_image_over_the_size_cap_is_failed_and_removed(grade_text: Grade, backen
 def test_build_log_flood_is_capped(grade_text: Grade, backend: str) -> None:
     lines: list[str] = []
     limits = Limits(**{**SMALL.__dict__, "log_max_bytes": 64 * 1024})
-    text = f"FROM debian:bookworm-slim\nRUN echo {uuid.uuid4().hex}; head -c 3000000 /dev/zero | tr '\\0' 'A' | fold -w 100000; exit 3\n"
+    text = (f"FROM debian:bookworm-slim\nRUN echo {uuid.uuid4().hex}; "
+            "head -c 3000000 /dev/zero | tr '\\0' 'A' | fold -w 100000; exit 3\n")
     report = grade_text(text, backend, limits=limits, lines=lines)
     assert report.error is not None and report.exit_code == 2
     assert sum(len(line) for line in lines) < 64 * 1024 + 4096

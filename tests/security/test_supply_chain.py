@@ -102,9 +102,10 @@ def _retag_in_archive(images_tar: Path, extra_tag: str) -> None:
     with tarfile.open(images_tar) as archive:
         members = [(m, archive.extractfile(m).read() if m.isfile() else None) for m in archive.getmembers()]
     with tarfile.open(images_tar, "w") as archive:
-        for member, data in members:
-            if member.name == "manifest.json" and data is not None:
-                entries = json.loads(data)
+        for member, original in members:
+            data = original
+            if member.name == "manifest.json" and original is not None:
+                entries = json.loads(original)
                 entries[0]["RepoTags"].append(extra_tag)
                 data = json.dumps(entries).encode()
                 member.size = len(data)
