@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "UnknownExercise": "grader.errors",
     "all_checks": "grader.registry",
     "grade": "grader.api",
-    "inspect_image": "grader.inspect",
+    "inspect_image": "grader.engine.inspect",
     "render": "grader.reporters",
 }
 

@@ -21,14 +21,15 @@ import docker
 import requests
 
 from grader.apps import read_app_facts
-from grader.baseline import cached_baseline, ensure_baseline
-from grader.build import Builder, BuildRequest, choose_builder
 from grader.cache_keys import inputs_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
+from grader.engine.baseline import cached_baseline, ensure_baseline
+from grader.engine.build import Builder, BuildRequest, choose_builder
+from grader.engine.inspect import compressed_estimate, inspect_image
+from grader.engine.run import RunLimits, run_image
 from grader.errors import DockerfileError, GradeError, NoEngine
 from grader.image_policy import LabelLookup, check_allowed, check_not_grader_made
-from grader.inspect import compressed_estimate, inspect_image
 from grader.lint import lint_dockerfile
 from grader.model import (
     BaselineFacts,
@@ -42,7 +43,6 @@ from grader.model import (
 )
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 from grader.registry import Evidence, evaluate
-from grader.run import RunLimits, run_image
 from grader.settings import ExerciseSettings, load_settings
 from grader.submission_files import present, read_optional_text, read_text
 
@@ -76,7 +76,7 @@ def graded_tag(exercise: str) -> str:
 
 
 def _connect() -> docker.APIClient:
-    from grader.engine import EngineUnavailable, connect
+    from grader.engine.daemon import EngineUnavailable, connect
 
     try:
         client = connect()
@@ -132,7 +132,7 @@ def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fre
                 cached = pickle.load(handle)  # our own cache file
             if isinstance(cached, RunFacts):
                 return cached
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):  # stale or foreign file
             pass
     result = run_image(api, facts, limits)
     if result.started:

@@ -12,19 +12,19 @@
     │   ├── BuildTimeout           the build ran past --build-timeout and was stopped
     │   └── InternalError          a bug in the grader met on one submission (grade-class records it, goes on)
     ├── SetupError                 the machine is not ready to grade (also a RuntimeError); its command exits 2
-    │   ├── EngineUnavailable      no engine answers and none could be started (grader.engine)
-    │   ├── BaseBuildError         a base image stand-in could not be built (grader.bases)
-    │   ├── BundleError            a base-image bundle cannot be written or is refused (grader.bundle)
-    │   ├── BuildxInstallError     the buildx plugin could not be installed (grader.buildx)
-    │   └── NoDebianMirror         no Debian archive in apt's sources nor WORKSHOP_DEBIAN_MIRROR (grader.apt_sources)
-    ├── CourseError                an nbgrader course folder cannot be written as asked (grader.course)
+    │   ├── EngineUnavailable      no engine answers and none could be started (grader.engine.daemon)
+    │   ├── BaseBuildError         a base image stand-in could not be built (grader.bases.stand_ins)
+    │   ├── BundleError            a base-image bundle cannot be written or is refused (grader.bases.bundle)
+    │   ├── BuildxInstallError     the buildx plugin could not be installed (grader.bases.buildx)
+    │   └── NoDebianMirror         no Debian archive in apt's sources nor WORKSHOP_DEBIAN_MIRROR (grader.bases.mirror)
+    ├── CourseError                an nbgrader course folder cannot be written as asked (grader.course.autograde)
     ├── NoSubmissions              grade-class was given no folder of submissions (also a FileNotFoundError)
     ├── CheckNotPassed             an autograded test cell's check earned nothing (also an AssertionError)
     ├── UnknownCheck               `Report.check(id)` for an id the report does not hold (also a KeyError)
     └── UnknownFormat              a report format that is not in grader.reporters.REPORTERS (also a ValueError)
 
 A learner's mistake never surfaces as a traceback: the CLI prints `message`, which says what to do next. The
-modules named above import their error from here, so `from grader.engine import EngineUnavailable` still works.
+modules named above import their error from here, so `from grader.engine.daemon import EngineUnavailable` still works.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from grader.engine.limits import LIMITS_HELP, Limits, limits_from_mapping
 from grader.errors import GradeError, UnknownExercise
-from grader.limits import LIMITS_HELP, Limits, limits_from_mapping
 from grader.model import ArticleNumbers
 from grader.paths import EXERCISES, EXERCISES_DIR
 

@@ -15,7 +15,7 @@ import grader
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 #: Modules run as commands rather than imported for their names: they need no `__all__`.
-ENTRY_POINTS = {"__init__.py", "__main__.py", "cli.py", "grade_cli.py", "course_cli.py", "bootstrap.py"}
+ENTRY_POINTS = {"__init__.py", "__main__.py", "bootstrap.py"}
 
 
 def _tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.baseline import starting_dockerfile
-from grader.image_api import LocalImage, build_image, image_facts, local_images
+from grader.engine.baseline import starting_dockerfile
 from grader.model import ImageFacts, Report
 from grader.notebook.common import LESSON_STATE
+from grader.notebook.image_api import LocalImage, build_image, image_facts, local_images
 from grader.notebook.panel import grade_quietly
 from grader.paths import EXERCISES, SOLUTIONS_DIR
 from grader.reporters.notebook import SizeBar

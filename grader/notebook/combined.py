@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.image_api import LessonImage, build_app_image, local_images
+from grader.notebook.image_api import LessonImage, build_app_image, local_images
 from grader.paths import APPS_DIR
 
 __all__ = [

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.image_api import (
+from grader.model import ImageFacts
+from grader.notebook.image_api import (
     LessonImage,
     LocalImage,
     build_image,
     image_history,
     local_images,
 )
-from grader.model import ImageFacts
 from grader.paths import LESSONS_DIR
 from grader.reporters.notebook import SizeBar
 from grader.units import human_bytes

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.image_api import (
+from grader.model import ImageFacts, Report
+from grader.notebook.image_api import (
     COMPRESSION_RATIO,
     build_app_image,
     image_facts,
     remove_image,
 )
-from grader.model import ImageFacts, Report
 from grader.notebook.widgets import pull_seconds
 from grader.paths import APPS_DIR
 from grader.units import human_bytes, human_seconds

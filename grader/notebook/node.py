@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from grader.baseline import starting_dockerfile
 from grader.dockerfile import replace_instruction
-from grader.image_api import build_app_image, build_image, run_command, stop_seconds
+from grader.engine.baseline import starting_dockerfile
+from grader.notebook.image_api import build_app_image, build_image, run_command, stop_seconds
 from grader.paths import APPS_DIR
 
 __all__ = [

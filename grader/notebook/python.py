@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 
 from grader.errors import GradeError
-from grader.image_api import LessonImage, build_image, run_command
+from grader.notebook.image_api import LessonImage, build_image, run_command
 
 __all__ = [
     "PSYCOPG2",

@@ -1,7 +1,7 @@
 """Display adapters: HTML from grader.reporters.notebook (Reports) and grader.notebook.views (other data), shown
 as ipywidgets where installed and as plain HTML otherwise; plus the live parts (a layer picker, a slider).
 
-Nothing here connects to Docker: a layer explorer is given ImageFacts, or gets them from grader.image_api.
+Nothing here connects to Docker: a layer explorer is given ImageFacts, or gets them from grader.notebook.image_api.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def layer_explorer(source: Report | ImageFacts | str, title: str | None = None, 
     if isinstance(source, ImageFacts):
         facts = source
     else:
-        from grader.image_api import image_facts
+        from grader.notebook.image_api import image_facts
 
         facts = image_facts(source, base_image)
     rows = layer_rows(facts)

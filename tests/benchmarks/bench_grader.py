@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from grader.api import GradeConfig, grade  # noqa: E402
 from grader.apps import read_app_facts  # noqa: E402
 from grader.dockerfile import parse_dockerfile  # noqa: E402
-from grader.engine import connect  # noqa: E402
-from grader.inspect import clear_caches, inspect_image  # noqa: E402
+from grader.engine.daemon import connect  # noqa: E402
+from grader.engine.inspect import clear_caches, inspect_image  # noqa: E402
+from grader.engine.run import RunLimits, run_image  # noqa: E402
 from grader.paths import APPS_DIR, EXERCISES_DIR, SOLUTIONS_DIR  # noqa: E402
 from grader.registry import Evidence, evaluate  # noqa: E402
-from grader.run import RunLimits, run_image  # noqa: E402
 from grader.settings import load_settings  # noqa: E402
 
 REPEATS = 2

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import docker
 
 from grader.api import GradeConfig, grade
-from grader.limits import Limits
+from grader.engine.limits import Limits
 from grader.paths import SOLUTIONS_DIR
 from grader.settings import load_settings
 

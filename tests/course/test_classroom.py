@@ -17,7 +17,8 @@ import docker
 import pytest
 
 from grader.api import GradeConfig
-from grader.classroom import (
+from grader.cli.workshop import main
+from grader.course.classroom import (
     STATE_NAME,
     ClassResult,
     Outcome,
@@ -25,7 +26,6 @@ from grader.classroom import (
     grade_class,
     read_state,
 )
-from grader.cli import main
 from grader.paths import REPO_ROOT
 
 from .helpers import EXERCISE, grader_containers, write_submission

@@ -8,9 +8,9 @@ import io
 import json
 from pathlib import Path
 
-from grader.classroom import classroom_results, markdown_summary
-from grader.cli import main
-from grader.course import graded_cells
+from grader.cli.workshop import main
+from grader.course.autograde import graded_cells
+from grader.course.classroom import classroom_results, markdown_summary
 from grader.settings import load_settings
 
 FULL = sum(cell.points for cell in graded_cells(load_settings("fastapi")))

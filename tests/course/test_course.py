@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.cli import main
-from grader.course import (
+from grader.cli.workshop import main
+from grader.course.autograde import (
     HIDDEN_CHECKS,
     CheckNotPassed,
     CourseError,
@@ -67,7 +67,7 @@ def test_notebook_cells_map_points_to_check_ids(tmp_path: Path) -> None:
     for cell in graded:
         check_id = cell["metadata"]["nbgrader"]["grade_id"].removeprefix("check-")
         assert cell["metadata"]["nbgrader"]["points"] == scored[check_id]
-        expected = f"grader.course.expect_check('node-api', {check_id!r}, points={scored[check_id]:g})"
+        expected = f"grader.course.autograde.expect_check('node-api', {check_id!r}, points={scored[check_id]:g})"
         assert expected in "".join(cell["source"])
         assert ("### BEGIN HIDDEN TESTS" in "".join(cell["source"])) == (check_id in HIDDEN_CHECKS)
     grading = [c for c in notebook["cells"] if "grade_submission(" in "".join(c["source"])]
@@ -141,7 +141,7 @@ def test_expect_writes_nothing_to_stderr() -> None:
 
 def test_grade_submission_without_an_engine_says_so_on_stdout_and_tries_again_next_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader import course
+    from grader.course import autograde as course
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")

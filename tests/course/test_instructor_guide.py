@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from grader.cli import build_parser
+from grader.cli.workshop import build_parser
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "instructor-guide.md"
 

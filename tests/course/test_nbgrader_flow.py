@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader.course import COURSE_ID, init_course
+from grader.course.autograde import COURSE_ID, init_course
 
 from .helpers import EXERCISE, grader_containers, run, write_submission
 

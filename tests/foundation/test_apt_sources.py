@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.apt_sources import NoDebianMirror, debian_mirror, debian_security_mirror
+from grader.bases.mirror import NoDebianMirror, debian_mirror, debian_security_mirror
 
 
 def _apt_dir(tmp_path: Path, sources_list: str = "", deb822: str = "") -> Path:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import docker
 import pytest
 
-from grader import base_recipes
-from grader.bases import BASES_BY_TAG, REQUIRED_BASES, BaseState, base_status, ensure_bases, extra_ca_certificates
+from grader.bases import recipes as base_recipes
+from grader.bases.stand_ins import (
+    BASES_BY_TAG,
+    REQUIRED_BASES,
+    BaseState,
+    base_status,
+    ensure_bases,
+    extra_ca_certificates,
+)
 
 pytestmark = pytest.mark.docker
 

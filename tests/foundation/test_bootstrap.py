@@ -25,7 +25,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from grader.build import BUILDX_MISSING
+from grader.engine.build import BUILDX_MISSING
 from grader.paths import LESSONS_DIR, PROGRAMS_DIR, REPO_ROOT
 
 spec = importlib.util.spec_from_file_location("bootstrap", REPO_ROOT / "grader" / "bootstrap.py")

@@ -9,8 +9,8 @@ import docker
 import pytest
 
 from grader.api import GradeConfig, grade
-from grader.bases import REQUIRED_BASES, base_status
-from grader.bundle import BundleError, load_bundle, save_bundle
+from grader.bases.bundle import BundleError, load_bundle, save_bundle
+from grader.bases.stand_ins import REQUIRED_BASES, base_status
 from grader.paths import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.docker

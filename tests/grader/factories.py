@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from grader.layers import LayerIndex, merge_layers
+from grader.engine.layers import LayerIndex, merge_layers
 from grader.model import (
     AppFacts,
     BaselineFacts,

@@ -325,7 +325,7 @@ def test_dockerfile_arg_defaults_resolve_the_final_base() -> None:
 def test_the_probe_finds_a_waiter_on_the_images_own_path() -> None:
     from dataclasses import replace
 
-    from grader.run import find_waiter
+    from grader.engine.run import find_waiter
 
     image = make_image(make_layer({"nodejs/bin/node": 90_000_000}, base=True))
     assert find_waiter(image) is None

@@ -13,13 +13,13 @@ CLASSES = [getattr(errors, name) for name in errors.__all__]
 
 #: Where each error used to live: those import paths keep working (scripts and notebooks use them).
 OLD_HOMES = {
-    "EngineUnavailable": "grader.engine",
-    "BaseBuildError": "grader.bases",
-    "BundleError": "grader.bundle",
-    "BuildxInstallError": "grader.buildx",
-    "NoDebianMirror": "grader.apt_sources",
-    "CourseError": "grader.course",
-    "CheckNotPassed": "grader.course",
+    "EngineUnavailable": "grader.engine.daemon",
+    "BaseBuildError": "grader.bases.stand_ins",
+    "BundleError": "grader.bases.bundle",
+    "BuildxInstallError": "grader.bases.buildx",
+    "NoDebianMirror": "grader.bases.mirror",
+    "CourseError": "grader.course.autograde",
+    "CheckNotPassed": "grader.course.autograde",
 }
 
 

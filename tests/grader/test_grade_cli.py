@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from images import remove_test_images, write_app
 
-from grader.cli import main
+from grader.cli.workshop import main
 from grader.reporters.json_report import schema
 
 #: The console script pip installed beside this interpreter (`pip install -e .` makes it).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import tarfile
 
-from grader.inspect import _dpkg_installed, _ids, _instruction
-from grader.layers import index_layer_tar, merge_layers
+from grader.engine.inspect import _dpkg_installed, _ids, _instruction
+from grader.engine.layers import index_layer_tar, merge_layers
 
 
 def layer_tar(entries: dict[str, bytes | None]) -> io.BytesIO:
@@ -70,7 +70,7 @@ def test_a_saved_image_with_gzip_layer_blobs_is_indexed(monkeypatch: object) -> 
     import gzip
     import json
 
-    from grader import layers
+    from grader.engine import layers
 
     layer = gzip.compress(layer_tar({"app/a.txt": b"hello", "etc/passwd": b"root:x:0:0::/:/bin/sh\n"}).getvalue())
     config = json.dumps({"rootfs": {"diff_ids": ["sha256:abc"]}}).encode()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from grader.inspect import clear_caches, inspect_image
+from grader.engine.inspect import clear_caches, inspect_image
 
 pytestmark = pytest.mark.docker
 

@@ -114,7 +114,7 @@ def test_every_format_in_the_mapping_renders_a_report_with_every_check() -> None
 
 
 def test_the_grade_command_offers_exactly_the_formats_that_render() -> None:
-    from grader.cli import build_parser
+    from grader.cli.workshop import build_parser
 
     with contextlib.redirect_stderr(io.StringIO()) as err, pytest.raises(SystemExit):
         build_parser().parse_args(["grade", "node-api", "--format", "yaml"])
@@ -145,7 +145,7 @@ def test_notebook_show_uses_ipywidgets_when_installed_else_plain_html() -> None:
 def test_grader_readme_table_is_the_generated_one() -> None:
     from pathlib import Path
 
-    from grader.grade_cli import checks_markdown
+    from grader.cli.grade import checks_markdown
 
     readme = (Path(__file__).resolve().parents[2] / "grader" / "README.md").read_text()
     assert checks_markdown() in readme, "regenerate with `workshop checks --format markdown`"

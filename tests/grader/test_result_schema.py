@@ -19,9 +19,9 @@ import pytest
 from factories import make_evidence
 from referencing import Registry, Resource
 
-from grader import classroom
 from grader.api import GradeConfig, _comparison, _gate_only
-from grader.classroom import Job, write_outputs
+from grader.course import classroom
+from grader.course.classroom import Job, write_outputs
 from grader.dockerfile import parse_dockerfile
 from grader.errors import BuildFailed, BuildTimeout, DockerfileError, GradeError, NoEngine, UnknownCheck
 from grader.model import Report, Status
@@ -99,7 +99,7 @@ def test_json_reporter_could_not_grade_report_validates(error: GradeError) -> No
 
 
 def test_grade_all_json_writes_a_list_of_valid_reports(tmp_path: Path) -> None:
-    from grader.grade_cli import _emit
+    from grader.cli.grade import _emit
 
     out = tmp_path / "all.json"
     with contextlib.redirect_stderr(io.StringIO()):
@@ -166,7 +166,7 @@ def test_error_report_of_an_engine_failure_validates(tmp_path: Path) -> None:
 
 
 def test_classroom_results_json_validates(tmp_path: Path) -> None:
-    from grader.cli import main
+    from grader.cli.workshop import main
 
     report_file = tmp_path / "report.json"
     report_file.write_text(json.dumps([to_dict(graded_report()), to_dict(error_report(ERRORS[-1]))]))
@@ -178,7 +178,7 @@ def test_classroom_results_json_validates(tmp_path: Path) -> None:
 
 
 def test_checks_json_validates() -> None:
-    from grader.cli import main
+    from grader.cli.workshop import main
 
     with contextlib.redirect_stdout(io.StringIO()) as out:
         assert main(["checks", "--format", "json"]) == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.inspect import LayerIndex, merge_layers
+from grader.engine.inspect import LayerIndex, merge_layers
 from grader.model import (
     ArticleNumbers,
     CheckResult,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import docker
 import pytest
 
-from grader.image_api import image_facts, image_history, local_images
 from grader.notebook import beyond, combined, fat, measuring, node, python
+from grader.notebook.image_api import image_facts, image_history, local_images
 from grader.notebook.panel import grade_quietly
 from grader.paths import LESSONS_DIR
 

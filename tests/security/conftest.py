@@ -16,7 +16,7 @@ import pytest
 from redteam import BACKENDS, SMALL, Grade, SilentServer, new_tag, remove_tag
 
 from grader.api import GradeConfig, grade
-from grader.limits import Limits
+from grader.engine.limits import Limits
 from grader.model import BuildEvent, Report
 from grader.settings import load_settings
 

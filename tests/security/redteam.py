@@ -10,8 +10,8 @@ from pathlib import Path
 
 import docker
 
-from grader.build import BUILD_ID_LABEL
-from grader.limits import Limits
+from grader.engine.build import BUILD_ID_LABEL
+from grader.engine.limits import Limits
 from grader.model import Report
 
 BACKENDS = ("classic", "buildx")

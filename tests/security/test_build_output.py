@@ -9,7 +9,7 @@ import docker
 import pytest
 from redteam import Grade, new_tag, remove_tag
 
-from grader.build import BUILD_ID_LABEL, remove_own_image
+from grader.engine.build import BUILD_ID_LABEL, remove_own_image
 
 pytestmark = pytest.mark.docker
 

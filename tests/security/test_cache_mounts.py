@@ -7,7 +7,7 @@ import uuid
 import pytest
 from redteam import Grade, new_tag
 
-from grader.cache_mounts import cache_namespace, scope_cache_mounts
+from grader.engine.cache_mounts import cache_namespace, scope_cache_mounts
 
 pytestmark = pytest.mark.docker
 

@@ -20,10 +20,10 @@ import pytest
 
 import grader.api
 from grader.api import GradeConfig
-from grader.baseline import _key
 from grader.cache_keys import inputs_digest
-from grader.classroom import _slug, exercise_fingerprints, find_jobs, grade_class, job_tag, read_state
-from grader.cli import main
+from grader.cli.workshop import main
+from grader.course.classroom import _slug, exercise_fingerprints, find_jobs, grade_class, job_tag, read_state
+from grader.engine.baseline import _key
 from grader.paths import APPS_DIR, PROJECT_LABEL
 from grader.settings import load_settings
 

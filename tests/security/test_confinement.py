@@ -17,11 +17,11 @@ import docker
 import pytest
 from redteam import SMALL, Grade, images_of_build_label, new_tag, remove_tag
 
-from grader.confinement import CGROUP_FS, GROUP
+from grader.engine.confinement import CGROUP_FS, GROUP
+from grader.engine.inspect import inspect_image
+from grader.engine.limits import Limits, limits_from_mapping, wait_for_free_disk
+from grader.engine.run import RunLimits, _create, _remove, run_image
 from grader.errors import GradeError
-from grader.inspect import inspect_image
-from grader.limits import Limits, limits_from_mapping, wait_for_free_disk
-from grader.run import RunLimits, _create, _remove, run_image
 from grader.settings import settings_from_mapping
 
 pytestmark = pytest.mark.docker

@@ -1,6 +1,6 @@
 """Scores that cannot be forged, on the real engine and real nbgrader.
 
-- A notebook with extra cells (one redefines `expect`, one patches grader.course, one forges an nbgrader id)
+- A notebook with extra cells (one redefines `expect`, one patches grader.course.autograde, one forges an nbgrader id)
   and a submitted ipykernel_launcher.py / grader.py that patch the grader scores exactly what the same Dockerfile
   scores without them: none of that code runs at autograde.
 - `FROM` another learner's graded image is refused in every mode; in class mode any image outside the allow
@@ -20,13 +20,13 @@ import docker
 import pytest
 
 from grader.api import GradeConfig, grade
-from grader.course import COURSE_ID, init_course
+from grader.course.autograde import COURSE_ID, init_course
 from grader.exercises import starter_dockerfile
 from grader.paths import PROJECT_LABEL, REPO_ROOT
 
 EXERCISE = "fastapi"
 FORGERY_CELL = """\
-import grader.course as _c
+import grader.course.autograde as _c
 _c.expect = lambda report, check_id, points: float(points)
 _c.expect_check = lambda exercise, check_id, points: float(points)
 expect = _c.expect
@@ -35,7 +35,7 @@ print("FORGED-CELL-RAN")
 HIJACK = """\
 import os, runpy, sys
 sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
-import grader.course as _c
+import grader.course.autograde as _c
 _c.expect = lambda report, check_id, points: float(points)
 _c.expect_check = lambda exercise, check_id, points: float(points)
 open(os.path.join(os.environ.get("HOME", "/tmp"), ".forgery-marker"), "w").write("ran")
@@ -103,14 +103,14 @@ def test_extra_cells_and_shadowing_files_do_not_change_the_score(graded: dict[st
 def test_the_generated_config_drops_foreign_cells_and_sets_a_safe_path(tmp_path: Path) -> None:
     init_course(tmp_path, (EXERCISE,))
     config = (tmp_path / "nbgrader_config.py").read_text()
-    assert "grader.nbgrader_guard.DropForeignCells" in config and 'PYTHONSAFEPATH"] = "1"' in config
+    assert "grader.course.nbgrader_guard.DropForeignCells" in config and 'PYTHONSAFEPATH"] = "1"' in config
 
 
 def test_test_cells_read_no_notebook_global(tmp_path: Path) -> None:
     init_course(tmp_path, (EXERCISE,))
     notebook = json.loads((tmp_path / "source" / EXERCISE / f"{EXERCISE}.ipynb").read_text())
     tests = [c for c in notebook["cells"] if c["metadata"]["nbgrader"].get("grade")]
-    assert tests and all("grader.course.expect_check(" in "".join(c["source"]) for c in tests)
+    assert tests and all("grader.course.autograde.expect_check(" in "".join(c["source"]) for c in tests)
     assert not any("report" in "".join(c["source"]).split("expect_check(", 1)[1] for c in tests)
 
 
@@ -171,7 +171,7 @@ def test_ci_grades_in_class_mode_by_default(tmp_path: Path, monkeypatch: pytest.
     import contextlib
     import io
 
-    from grader.cli import main
+    from grader.cli.workshop import main
 
     path = _write(tmp_path, "FROM node:20-slim\n")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")

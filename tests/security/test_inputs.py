@@ -9,9 +9,11 @@ builds on both back ends, and a dropped engine connection is "could not grade", 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +22,11 @@ import docker
 import pytest
 
 from grader.api import GradeConfig, grade
-from grader.build import BuildRequest, choose_builder
-from grader.classroom import grade_class, read_state
 from grader.context import assemble_context
+from grader.course.classroom import grade_class, read_state
 from grader.dockerfile import parse_dockerfile
-from grader.engine import buildx_available
+from grader.engine.build import BuildRequest, choose_builder
+from grader.engine.daemon import buildx_available
 from grader.paths import PROJECT_LABEL, REPO_ROOT
 
 EXERCISE = "fastapi"
@@ -95,24 +97,30 @@ def test_unclosed_quote_in_from_is_a_message(tmp_path: Path) -> None:
     assert kind == "dockerfile" and "Line 1" in message and "not a valid image name" in message
 
 
-def test_unreadable_files_and_folders_as_a_normal_user(tmp_path: Path) -> None:
-    """Root reads everything, so the permission case runs as `nobody`: a per-file error, and the folder is
-    reported as a problem job, not an exception."""
-    student = tmp_path / "subs" / "locked"
-    (student / EXERCISE).mkdir(parents=True)
-    (student / EXERCISE / "Dockerfile").write_text("FROM python:3.11-slim\n")
-    (student / EXERCISE / "Dockerfile").chmod(0o000)
-    tmp_path.chmod(0o755)
-    (tmp_path / "subs").chmod(0o755)
-    student.chmod(0o755)
-    (student / EXERCISE).chmod(0o755)
-    code = ("import sys; from pathlib import Path; from grader.submission_files import read_text;"
-            "from grader.errors import UnsafeFile\n"
-            "try:\n    read_text(Path(sys.argv[1]))\nexcept UnsafeFile as e:\n    print('REFUSED', e.message)\n")
-    python = "/usr/bin/python3"  # the venv lives under /root, which `nobody` cannot enter
-    result = subprocess.run([python, "-c", code, str(student / EXERCISE / "Dockerfile")], user="nobody",
-                            capture_output=True, text=True, timeout=60, cwd="/",
-                            env={"PYTHONPATH": str(REPO_ROOT), "HOME": "/tmp"}, check=False)
+def test_unreadable_files_and_folders_as_a_normal_user() -> None:
+    """Root reads everything, so the permission case runs as `nobody`: a per-file error, not an exception.
+
+    Everything `nobody` needs (a copy of the grader package, the submission) sits in a folder it may enter, so the
+    only thing it cannot read is the Dockerfile itself, wherever the repository is checked out."""
+    base = Path(tempfile.mkdtemp(prefix="workshop-nobody-"))
+    try:
+        base.chmod(0o755)
+        shutil.copytree(REPO_ROOT / "grader", base / "code" / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+        dockerfile = base / "subs" / "locked" / EXERCISE / "Dockerfile"
+        dockerfile.parent.mkdir(parents=True)
+        dockerfile.write_text("FROM python:3.11-slim\n")
+        dockerfile.chmod(0o000)
+        for folder in (base / "code", *(p for p in dockerfile.parents if base in p.parents)):
+            folder.chmod(0o755)
+        code = ("import sys; from pathlib import Path; from grader.submission_files import read_text;"
+                "from grader.errors import UnsafeFile\n"
+                "try:\n    read_text(Path(sys.argv[1]))\nexcept UnsafeFile as e:\n    print('REFUSED', e.message)\n")
+        python = "/usr/bin/python3"  # the venv may live where `nobody` cannot enter
+        result = subprocess.run([python, "-c", code, str(dockerfile)], user="nobody", capture_output=True, text=True,
+                                timeout=60, cwd="/", env={"PYTHONPATH": str(base / "code"), "HOME": "/tmp"},
+                                check=False)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     assert "REFUSED" in result.stdout and "Permission denied" in result.stdout, result.stderr[-2000:]
 
 
@@ -228,6 +236,7 @@ def test_psycopg2_failure_shows_pg_config_under_buildkit(tmp_path: Path, docker_
                                                                          backend="buildx", build_timeout_s=600))
     assert report.error is not None and report.error.kind == "build-failed"
     assert any("pg_config executable not found" in line for line in report.error.log_tail), report.error.log_tail
+    assert report.error.message.endswith("The log says: Error: pg_config executable not found."), report.error.message
 
 
 def test_the_build_context_never_follows_a_link_out_of_the_app(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import docker
 
 from grader.api import GradeConfig, grade
-from grader.buildlog import cause_lines, log_excerpt
-from grader.classroom import STATE_NAME, Job, _slug, write_outputs
+from grader.course.classroom import STATE_NAME, Job, _slug, write_outputs
+from grader.engine.buildlog import cause_lines, first_cause, log_excerpt
 from grader.errors import BuildFailed
 from grader.model import CheckResult, Report, Status
 from grader.reporters import junit, notebook, terminal
@@ -100,3 +100,13 @@ def test_log_excerpt_keeps_the_cause_before_the_tail() -> None:
     assert excerpt[0].endswith("Error: pg_config executable not found.")
     assert excerpt[-1] == "2.0 error: metadata-generation-failed" and len(excerpt) <= 20 + 13
     assert sum("metadata-generation-failed" in line for line in cause_lines(log)) == 1, "de-duplicated"
+
+
+def test_first_cause_is_the_line_that_states_the_error_not_its_wrapper() -> None:
+    log = ["#5 0.7   Preparing metadata (setup.py): finished with status 'error'",
+           "#5 0.7   error: subprocess-exited-with-error", "#5 0.8       Error: pg_config executable not found.",
+           "#5 0.9 error: metadata-generation-failed", "#5 ERROR: executor failed running [/bin/sh -c pip]"]
+    assert first_cause(log) == "Error: pg_config executable not found."
+    assert first_cause(["Step 4/8 : RUN npm ci", "npm error code ENOTCACHED", "npm error request failed"]) == \
+        "npm error code ENOTCACHED"
+    assert first_cause(["all went well"]) is None

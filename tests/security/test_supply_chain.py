@@ -22,9 +22,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader import bundle
-from grader.apt_sources import debian_mirror
-from grader.buildx import SOURCE_SUITE, BuildxInstallError, checked_index, release_entry, verified_release
+from grader.bases import bundle
+from grader.bases.buildx import SOURCE_SUITE, BuildxInstallError, checked_index, release_entry, verified_release
+from grader.bases.mirror import debian_mirror
 from grader.paths import PROJECT_LABEL, REPO_ROOT
 
 TEST_TAG = "docker-diet-workshop-test/bundle-base:rollback"

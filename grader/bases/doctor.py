@@ -12,8 +12,8 @@ from enum import Enum
 import docker
 from docker.errors import DockerException
 
-from grader.bases import BASES, BaseState, base_status, extra_ca_certificates
-from grader.engine import EngineUnavailable, buildx_available, connect, engine_info
+from grader.bases.stand_ins import BASES, BaseState, base_status, extra_ca_certificates
+from grader.engine.daemon import EngineUnavailable, buildx_available, connect, engine_info
 
 __all__ = ["MIN_FREE_GB", "PYTHON_PACKAGES", "DoctorLine", "Verdict", "diagnose", "render", "run_doctor"]
 

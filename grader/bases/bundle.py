@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 
-from grader.bases import REQUIRED_BASES, base_status
+from grader.bases.stand_ins import REQUIRED_BASES, base_status
 from grader.errors import BundleError
 
 __all__ = [

@@ -12,11 +12,11 @@ from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES, put_programs_on_path
 
 #: Modules that add their own subcommands with `register(subparsers)`: grading, the course and the classroom.
-COMMAND_MODULES = ("grader.grade_cli", "grader.course_cli")
+COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course")
 
 
 def _cmd_engine_start(args: argparse.Namespace) -> int:
-    from grader.engine import EngineUnavailable, start_engine
+    from grader.engine.daemon import EngineUnavailable, start_engine
 
     try:
         print(start_engine(wait_seconds=args.wait))
@@ -27,14 +27,14 @@ def _cmd_engine_start(args: argparse.Namespace) -> int:
 
 
 def _cmd_engine_stop(args: argparse.Namespace) -> int:
-    from grader.engine import stop_engine
+    from grader.engine.daemon import stop_engine
 
     print(stop_engine())
     return EXIT_OK
 
 
 def _cmd_engine_buildx(args: argparse.Namespace) -> int:
-    from grader.buildx import BuildxInstallError, install_buildx
+    from grader.bases.buildx import BuildxInstallError, install_buildx
 
     try:
         print(install_buildx())
@@ -45,8 +45,8 @@ def _cmd_engine_buildx(args: argparse.Namespace) -> int:
 
 
 def _cmd_bases(args: argparse.Namespace) -> int:
-    from grader.bases import BaseBuildError, ensure_bases
-    from grader.engine import EngineUnavailable, connect
+    from grader.bases.stand_ins import BaseBuildError, ensure_bases
+    from grader.engine.daemon import EngineUnavailable, connect
 
     started = time.monotonic()
     try:
@@ -65,8 +65,8 @@ def _cmd_bases(args: argparse.Namespace) -> int:
 def _cmd_bundle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from grader.bundle import BundleError, load_bundle, save_bundle
-    from grader.engine import EngineUnavailable, connect
+    from grader.bases.bundle import BundleError, load_bundle, save_bundle
+    from grader.engine.daemon import EngineUnavailable, connect
 
     started = time.monotonic()
     try:
@@ -88,7 +88,7 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from grader.doctor import run_doctor
+    from grader.bases.doctor import run_doctor
 
     return run_doctor()
 
@@ -102,7 +102,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    from grader.lab import launch_lab
+    from grader.cli.lab import launch_lab
 
     return launch_lab(port=args.port, open_browser=not args.no_browser)
 

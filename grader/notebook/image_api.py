@@ -2,7 +2,7 @@
 
 This is the pipeline layer beside `grader.api.grade`: the only lesson-facing module that talks to the engine.
 The lesson modules (grader/notebook/) call these functions and get frozen data back; they never import the
-docker SDK, grader.engine or grader.inspect themselves. Every image and container made here carries
+docker SDK, grader.engine.daemon or grader.engine.inspect themselves. Every image and container made here carries
 PROJECT_LABEL=lesson; containers are always removed; `remove_lesson_images()` removes the images.
 """
 
@@ -18,13 +18,13 @@ from typing import Any
 
 import docker
 
-from grader.build import BuildRequest, choose_builder
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
-from grader.engine import buildx_available as _buildx_available
-from grader.engine import connect
-from grader.inspect import COMPRESSION_RATIO as _RATIO
-from grader.inspect import inspect_image
+from grader.engine.build import BuildRequest, choose_builder
+from grader.engine.daemon import buildx_available as _buildx_available
+from grader.engine.daemon import connect
+from grader.engine.inspect import COMPRESSION_RATIO as _RATIO
+from grader.engine.inspect import inspect_image
 from grader.model import ImageFacts, Report
 from grader.paths import PROJECT_LABEL
 

@@ -1,6 +1,6 @@
-"""The `course` and `grade-class` subcommands. Thin: they call grader.course and grader.classroom.
+"""The `course` and `grade-class` subcommands. Thin: they call grader.course.autograde and grader.course.classroom.
 
-grader/cli.py calls `register(subparsers)`; each handler returns an exit code: 0 done, 2 could not run
+grader/cli/workshop.py calls `register(subparsers)`; each handler returns an exit code: 0 done, 2 could not run
 (bad folder, no engine, missing extra), 130 interrupted (`grade-class` resumes where it stopped).
 """
 
@@ -19,7 +19,7 @@ _DEFAULTS = GradeConfig()
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `course init DIR` and `grade-class SUBMISSIONS_DIR` to the `workshop` command."""
-    from grader.classroom import default_jobs
+    from grader.course.classroom import default_jobs
 
     course = subparsers.add_parser("course", help="Write an nbgrader course for the three exercises.")
     actions = course.add_subparsers(dest="course_command", required=True, metavar="ACTION")
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_course_init(args: argparse.Namespace) -> int:
-    from grader.course import CourseError, init_course
+    from grader.course.autograde import CourseError, init_course
 
     try:
         folders = init_course(args.directory, tuple(args.exercises or EXERCISES), course_id=args.course_id,
@@ -82,7 +82,7 @@ def cmd_course_init(args: argparse.Namespace) -> int:
 
 
 def cmd_grade_class(args: argparse.Namespace) -> int:
-    from grader.classroom import ClassResult, Outcome, grade_class
+    from grader.course.classroom import ClassResult, Outcome, grade_class
     from grader.errors import NoEngine
 
     if args.jobs < 1:
@@ -124,7 +124,7 @@ def cmd_classroom_results(args: argparse.Namespace) -> int:
     import base64
     import json
 
-    from grader.classroom import classroom_results, markdown_summary
+    from grader.course.classroom import classroom_results, markdown_summary
 
     try:
         data = json.loads(args.report.read_text())

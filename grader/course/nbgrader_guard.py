@@ -1,13 +1,15 @@
 """An nbgrader preprocessor that drops every cell the instructor did not write, before autograde runs anything.
 
 nbgrader restores the source of locked cells it knows, but it executes any cell a learner adds: a cell after the
-grading cell that redefines `expect` (or patches grader.course) would pass every test, the hidden ones included.
+grading cell that redefines `expect` (or patches grader.course.autograde) would pass every test, the hidden ones
+included.
 Every cell of a workshop assignment is generated, locked and has a grade_id, so the rule is simple: keep a cell
 only if its grade_id is one of the notebook's source cells in the gradebook, once, and drop everything else
 (added cells, cells whose id was forged or duplicated). OverwriteCells, which runs after this, then restores the
 instructor's source of every kept cell.
 
-The course's nbgrader_config.py lists it in `Autograde.sanitize_preprocessors` (grader.course.nbgrader_config).
+The course's nbgrader_config.py lists it in `Autograde.sanitize_preprocessors`
+(grader.course.autograde.nbgrader_config).
 """
 
 from __future__ import annotations

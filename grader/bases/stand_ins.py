@@ -24,9 +24,9 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from grader import base_recipes as recipes
-from grader.apt_sources import debian_mirror, debian_security_mirror
-from grader.engine import Say
+from grader.bases import recipes
+from grader.bases.mirror import debian_mirror, debian_security_mirror
+from grader.engine.daemon import Say
 from grader.errors import BaseBuildError
 from grader.paths import STATE_DIR
 

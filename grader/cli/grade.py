@@ -1,6 +1,6 @@
 """The `grade`, `checks` and `explain` subcommands. Thin: they call grader.api.grade and the registry.
 
-grader/cli.py calls `register(subparsers)`; each handler returns the exit code (0 all scored checks passed,
+grader/cli/workshop.py calls `register(subparsers)`; each handler returns the exit code (0 all scored checks passed,
 1 some check failed, 2 could not grade). Defaults come from GradeConfig, so the CLI and notebooks agree.
 """
 
@@ -172,7 +172,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry for `python -m grader.grade_cli ...` until cli.py wires `register` in."""
+    """Stand-alone entry for `python -m grader.cli.grade ...` until cli.py wires `register` in."""
     parser = argparse.ArgumentParser(prog="workshop")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -436,7 +436,7 @@ def cached_layer(digest: str, use_disk: bool) -> LayerIndex | None:
             if version == _CACHE_VERSION and isinstance(index, LayerIndex):
                 _LAYERS[digest] = index
                 return index
-        except (OSError, pickle.UnpicklingError, ValueError, EOFError, AttributeError):
+        except (OSError, pickle.UnpicklingError, ValueError, EOFError, AttributeError, ImportError):  # a moved class
             return None
     return None
 

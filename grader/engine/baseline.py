@@ -15,9 +15,9 @@ from pathlib import Path
 
 import docker
 
-from grader.build import Builder, BuildRequest
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
+from grader.engine.build import Builder, BuildRequest
 from grader.errors import DockerfileError, GradeError
 from grader.model import BaselineFacts, ProgressCallback
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR

@@ -23,8 +23,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from grader.apt_sources import debian_mirror
-from grader.engine import BUILDX_PLUGIN, buildx_available
+from grader.bases.mirror import debian_mirror
+from grader.engine.daemon import BUILDX_PLUGIN, buildx_available
 from grader.errors import BuildxInstallError, NoDebianMirror
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["cause_lines", "log_excerpt"]
+__all__ = ["cause_lines", "first_cause", "log_excerpt"]
 
 #: Lines that name an error in the tools our apps build with (pip, npm, apt, gcc, node-gyp, sh, BuildKit).
 _CAUSE = re.compile(
@@ -58,3 +58,19 @@ def log_excerpt(log: Sequence[str], tail: int = 20, limit: int = 12) -> tuple[st
     if not causes:
         return tuple(last)
     return (*causes, f"... (the last {len(last)} log lines follow)", *last)
+
+
+#: A line that states an error itself ("Error: pg_config executable not found.", "npm error code ENOTCACHED",
+#: "E: Unable to locate package"), rather than reporting that something failed.
+_STATES_ERROR = re.compile(r"^(?:error|fatal|e|npm error|npm err!)[: ]", re.IGNORECASE)
+#: pip's and BuildKit's wrappers around the real error.
+_WRAPPER = re.compile(r"subprocess-exited-with-error|metadata-generation-failed|failed to solve|executor failed",
+                      re.IGNORECASE)
+
+
+def first_cause(log: Sequence[str]) -> str | None:
+    """The one line to put in a failure's message: the first that states an error, else the first cause line."""
+    causes = [_normalised(line)[1] for line in cause_lines(log, limit=40)]
+    stated = [text for text in causes if _STATES_ERROR.match(text) and not _WRAPPER.search(text)]
+    found = stated or [text for text in causes if not _WRAPPER.search(text)]
+    return found[0][:300] if found else None

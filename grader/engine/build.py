@@ -6,12 +6,12 @@
 - ClassicBuilder: the engine's classic builder through the build API, the only builder a bare Debian 12 engine has.
 
 Both stream progress to a callback, measure time, label the image, never pull a base image, and run every step
-under the exercise's limits (grader/limits.py, grader/confinement.py). Build output is data: the image id comes
-from the engine (the classic stream's aux message, buildx's iidfile), never from text a step prints; the grader
-tags the image itself, and only before the deadline; it removes only images that carry its own mark (a label
-naming the tag built for) and no tag. The timeout is a hard deadline. A failing step raises BuildFailed naming
-the instruction, its line and the log lines that name the cause; an image over the size cap raises ImageTooLarge
-and is removed.
+under the exercise's limits (grader/engine/limits.py, grader/engine/confinement.py). Build output is data: the
+image id comes from the engine (the classic stream's aux message, buildx's iidfile), never from text a step
+prints; the grader tags the image itself, and only before the deadline; it removes only images that carry its own
+mark (a label naming the tag built for) and no tag. The timeout is a hard deadline. A failing step raises
+BuildFailed naming the instruction, its line and the log lines that name the cause; an image over the size cap
+raises ImageTooLarge and is removed.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ from typing import IO, Any, Protocol
 import docker
 from docker.utils import parse_repository_tag
 
-from grader.buildlog import log_excerpt
-from grader.cache_mounts import cache_namespace, scope_cache_mounts
-from grader.confinement import (
+from grader.context import DOCKERFILE_NAME, BuildContext
+from grader.dockerfile import DockerfileInfo, Instruction
+from grader.engine.buildlog import first_cause, log_excerpt
+from grader.engine.cache_mounts import cache_namespace, scope_cache_mounts
+from grader.engine.confinement import (
     CPU_PERIOD_US,
     BuildCgroup,
     BuildkitStepLimiter,
@@ -50,18 +52,17 @@ from grader.confinement import (
     make_build_cgroup,
     remove_build_cgroup,
 )
-from grader.context import DOCKERFILE_NAME, BuildContext
-from grader.dockerfile import DockerfileInfo, Instruction
-from grader.engine import buildx_available
+from grader.engine.daemon import buildx_available
+from grader.engine.limits import MIB, Limits
 from grader.errors import (
     BuildFailed,
     BuildKitOnlySyntax,
     BuildTimeout,
     NoEngine,
 )
-from grader.limits import MIB, Limits
 from grader.model import BuildEvent, BuildFacts, ProgressCallback
 from grader.paths import PROJECT_LABEL
+from grader.reporters.sanitize import strip_control
 
 __all__ = [
     "BUILDX_MISSING",
@@ -139,7 +140,7 @@ class _LogSink:
         self.clipped = False
 
     def line(self, text: str, step: int | None = None, total: int | None = None) -> None:
-        text = text[:LINE_MAX].rstrip()
+        text = strip_control(text[:LINE_MAX]).rstrip()  # colour codes and terminal escapes are a step's output
         self.tail.append(text)
         if self.progress is None or not text.strip():
             return
@@ -153,6 +154,10 @@ class _LogSink:
 
     def last(self, count: int = LOG_TAIL) -> tuple[str, ...]:
         return tuple(line for line in self.tail if line.strip())[-count:]
+
+    def kept(self) -> tuple[str, ...]:
+        """Every line still held (the last 400): what a failure's excerpt picks its cause lines from."""
+        return tuple(self.tail)
 
 
 @dataclass
@@ -219,13 +224,17 @@ def _tag_id(api: docker.APIClient, tag: str) -> str | None:
         return None
 
 
-def _failure(request: BuildRequest, instruction: Instruction | None, error: str, tail: tuple[str, ...]) -> BuildFailed:
+def _failure(request: BuildRequest, instruction: Instruction | None, error: str, log: tuple[str, ...]) -> BuildFailed:
+    """The failed step, the engine's error and, when the log names one, the first cause (pip's "pg_config
+    executable not found" is 40 lines above BuildKit's summary)."""
     where = f"line {instruction.line}: `{instruction.text[:120]}`" if instruction else "an unknown step"
+    found = first_cause(log)
+    cause = f" The log says: {found}" if found and found not in error else ""
     return BuildFailed(
-        f"The build failed at {where}. {error.strip()}",
+        f"The build failed at {where}. {error.strip()}{cause}",
         step=instruction.text if instruction else None,
         line=instruction.line if instruction else None,
-        log_tail=log_excerpt(tail, LOG_TAIL),  # the lines naming the cause (grader.buildlog), then the tail
+        log_tail=log_excerpt(log, LOG_TAIL),  # the lines naming the cause (grader.engine.buildlog), then the tail
     )
 
 
@@ -385,7 +394,7 @@ class ClassicBuilder:
             if "pull access denied" in error or "repository does not exist" in error:
                 error += " Base images are never pulled: run `workshop bases` to create the local ones."
             raise _failure(request, instruction,
-                           _limit_note(request, error, hit_limits(cgroup) if cgroup else ()), state.sink.last())
+                           _limit_note(request, error, hit_limits(cgroup) if cgroup else ()), state.sink.kept())
         return state.image
 
     def _consume(self, response: Any, state: _BuildState) -> None:
@@ -549,7 +558,7 @@ class BuildxBuilder:
         error = errors[-1] if errors else f"buildx exited {code}."
         if any(_FORK_FAILED.search(line) for line in tail):
             hits = (*hits, "pids")
-        return _failure(request, instruction, _limit_note(request, error, hits), state.sink.last())
+        return _failure(request, instruction, _limit_note(request, error, hits), state.sink.kept())
 
 
 #: What `--backend buildx` says when the plugin is missing.

@@ -7,7 +7,7 @@ Two ways to read the layers, same result:
 - `docker save`, streamed and never written to disk, where the storage is not readable (Docker Desktop,
   a remote DOCKER_HOST).
 
-Each layer is indexed once (grader/layers.py), keyed by its content digest (diff id), in memory and on disk:
+Each layer is indexed once (grader/engine/layers.py), keyed by its content digest (diff id), in memory and on disk:
 base layers are shared by every image a class builds, so a regrade reads only the layers the learner changed.
 Whole ImageFacts are cached in memory by image id.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import docker
 
-from grader.layers import (
+from grader.engine.layers import (
     WANTED_DIRS,
     LayerIndex,
     cached_layer,

@@ -283,11 +283,11 @@ def build_notebook(exercise: str, settings: ExerciseSettings) -> Any:
         v4.new_markdown_cell(_instructions(exercise, settings, total), metadata=_meta("instructions")),
         v4.new_markdown_cell("## Your Dockerfile\n\nWhat will be graded: the two files in this folder.",
                              metadata=_meta("your-files-heading")),
-        v4.new_code_cell("from grader.course import show_dockerfile\n\nshow_dockerfile()",
+        v4.new_code_cell("from grader.course.autograde import show_dockerfile\n\nshow_dockerfile()",
                          metadata=_meta("your-files")),
         v4.new_markdown_cell("## Grade\n\nBuilds the image once; every test below reads this one report.",
                              metadata=_meta("grade-heading")),
-        v4.new_code_cell(f"from grader.course import expect, grade_submission, show_report\n\n"
+        v4.new_code_cell(f"from grader.course.autograde import expect, grade_submission, show_report\n\n"
                          f"report = grade_submission({exercise!r})\nshow_report(report)",
                          metadata=_meta("grade")),
         v4.new_markdown_cell("## Autograded tests\n\nOne cell per check id (`workshop explain ID` says what it "
@@ -295,8 +295,8 @@ def build_notebook(exercise: str, settings: ExerciseSettings) -> Any:
                              metadata=_meta("tests-heading")),
     ]
     for cell in cells:
-        call = (f"import grader.course\n"
-                f"grader.course.expect_check({exercise!r}, {cell.check_id!r}, points={cell.points:g})")
+        call = (f"import grader.course.autograde\n"
+                f"grader.course.autograde.expect_check({exercise!r}, {cell.check_id!r}, points={cell.points:g})")
         header = f"# {cell.check_id}: {cell.title} ({cell.points:g} points)"
         if cell.hidden:
             source = (f"{header}, a hidden test: graded when you submit.\n"
@@ -327,7 +327,7 @@ def nbgrader_config(exercises: tuple[str, ...], course_id: str) -> str:
         c.Autograde.sanitize_preprocessors = [
             "nbgrader.preprocessors.ClearOutput",
             "nbgrader.preprocessors.DeduplicateIds",
-            "grader.nbgrader_guard.DropForeignCells",
+            "grader.course.nbgrader_guard.DropForeignCells",
             "nbgrader.preprocessors.OverwriteKernelspec",
             "nbgrader.preprocessors.OverwriteCells",
             "nbgrader.preprocessors.CheckCellMetadata",

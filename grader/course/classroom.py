@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
-from grader.course import RETRY_KINDS, graded_cells
+from grader.course.autograde import RETRY_KINDS, graded_cells
+from grader.engine.limits import wait_for_disk_before_job
 from grader.errors import GradeError, InternalError, NoEngine, NoSubmissions, UnsafeFile
-from grader.limits import wait_for_disk_before_job
 from grader.model import Report
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
@@ -276,7 +276,7 @@ def _error_fragment(job: Job, message: str) -> str:
 
 def _engine() -> Any:
     """The engine's low-level client, or NoEngine (with the engine module's advice) before anything is graded."""
-    from grader.engine import EngineUnavailable, connect
+    from grader.engine.daemon import EngineUnavailable, connect
 
     try:
         return connect().api
@@ -288,8 +288,8 @@ def _prepare_baselines(api: Any, exercises: Iterable[str], config: GradeConfig) 
     """Build each exercise's naive baseline once, before the parallel builds could race to build it together."""
     if not config.baseline:
         return
-    from grader.baseline import ensure_baseline
-    from grader.build import choose_builder
+    from grader.engine.baseline import ensure_baseline
+    from grader.engine.build import choose_builder
 
     builder = choose_builder(api, config.backend)
     for exercise in sorted(set(exercises)):
@@ -302,8 +302,8 @@ def _prepare_baselines(api: Any, exercises: Iterable[str], config: GradeConfig) 
 def exercise_fingerprints(api: Any, exercises: Iterable[str], config: GradeConfig) -> dict[str, str]:
     """Per exercise, everything besides the learner's files that decides a grade (grader.cache_keys): the
     settings, the app's files, the allowed bases' image ids, the grader's version and how it grades."""
-    from grader.baseline import context_fingerprint
     from grader.cache_keys import grader_version, settings_digest
+    from grader.engine.baseline import context_fingerprint
     from grader.paths import APPS_DIR
     from grader.settings import load_settings
 

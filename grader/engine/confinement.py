@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from grader.limits import Limits
+from grader.engine.limits import Limits
 
 __all__ = [
     "BUILDKIT_BUILDS",

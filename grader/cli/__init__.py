@@ -1,0 +1,1 @@
+"""`workshop`, the command line: thin modules that parse arguments and call the same API notebooks call."""
