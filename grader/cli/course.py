@@ -14,6 +14,13 @@ from grader.api import GradeConfig
 from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES
 
+__all__ = [
+    "cmd_classroom_results",
+    "cmd_course_init",
+    "cmd_grade_class",
+    "register",
+]
+
 _DEFAULTS = GradeConfig()
 
 

@@ -18,8 +18,16 @@ from grader.api import GradeConfig, grade
 from grader.model import EXIT_CANNOT, EXIT_OK, BuildEvent, ProgressCallback, Report
 from grader.paths import EXERCISES
 from grader.registry import REGISTRY, all_checks
-from grader.reporters import REPORTERS, render
-from grader.reporters.json_report import to_dict
+from grader.reporters import REPORTERS, render_many
+
+__all__ = [
+    "checks_markdown",
+    "cmd_checks",
+    "cmd_explain",
+    "cmd_grade",
+    "main",
+    "register",
+]
 
 _DEFAULTS = GradeConfig()
 
@@ -83,20 +91,14 @@ def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
 
 
 def _emit(reports: Sequence[Report], fmt: str, output: Path | None) -> None:
-    if fmt == "json" and len(reports) > 1:
-        text = json.dumps([to_dict(r) for r in reports], indent=2)
-    elif fmt == "junit":
-        from grader.reporters.junit import render_all
-
-        text = render_all(list(reports))
-    elif fmt == "table" and output is None:
+    """The reports in `fmt`, through the reporters' table; a table for a terminal is printed live, with colour."""
+    if fmt == "table" and output is None:
         from grader.reporters.terminal import print_report
 
         for report in reports:
             print_report(report)
         return
-    else:
-        text = "\n".join(render(r, fmt) for r in reports)
+    text = render_many(reports, fmt)
     if output is not None:
         output.write_text(text)
         print(f"Wrote {output}.", file=sys.stderr)

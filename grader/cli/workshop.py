@@ -11,6 +11,12 @@ from collections.abc import Sequence
 from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES, put_programs_on_path
 
+__all__ = [
+    "COMMAND_MODULES",
+    "build_parser",
+    "main",
+]
+
 #: Modules that add their own subcommands with `register(subparsers)`: grading, the course and the classroom.
 COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from grader.engine.layers import (
 )
 from grader.model import Healthcheck, ImageFacts, LayerFacts, MergedEntry
 
-__all__ = ["clear_caches", "compressed_estimate", "index_layer_tar", "inspect_image", "merge_layers"]
+__all__ = ["LayerSource", "clear_caches", "compressed_estimate", "index_layer_tar", "inspect_image", "merge_layers"]
 
 COMPRESSION_RATIO = 0.4  # typical gzip ratio of image layers, used where no sample could be read
 
@@ -151,78 +152,96 @@ def base_layer_digests(api: docker.APIClient, base_image: str | None) -> list[st
         return []
 
 
+class LayerSource(str, Enum):
+    """Where the layers' files are read from: the engine's overlay2 folders (fast, local root), a streamed
+    `docker save` (works everywhere), or whichever works (the default; the benchmark forces each)."""
+
+    AUTO = "auto"
+    OVERLAY2 = "overlay2"
+    SAVE = "save"
+
+
 def inspect_image(
     api: docker.APIClient,
     image: str,
     *,
     base_image: str | None = None,
-    source: str = "auto",
+    source: LayerSource | str = LayerSource.AUTO,
     use_disk_cache: bool = True,
 ) -> ImageFacts:
-    """One inspection -> ImageFacts. `source` is "auto", "overlay2" or "save" (the benchmark forces each)."""
+    """One inspection -> ImageFacts: the image's config, every layer's files, and which layers the base made."""
+    source = LayerSource(source)
     attrs = api.inspect_image(image)  # type: ignore[no-untyped-call]
-    image_id: str = attrs["Id"]
-    key = (image_id, base_image)
-    if source == "auto" and key in _IMAGES:
+    key = (str(attrs["Id"]), base_image)
+    if source is LayerSource.AUTO and key in _IMAGES:
         return _IMAGES[key]
     digests: list[str] = list(attrs["RootFS"].get("Layers", []))
-    dirs = _overlay_dirs(attrs) if source in ("auto", "overlay2") else None
-    if source == "overlay2" and (dirs is None or len(dirs) != len(digests)):
-        raise RuntimeError("overlay2 layer directories are not readable here")
-    config: dict[str, Any] | None
-    indexes: list[LayerIndex]
-    if dirs is not None and len(dirs) == len(digests):
-        indexes = []
-        for digest, directory in zip(digests, dirs, strict=True):
-            cached = cached_layer(digest, use_disk_cache) if source == "auto" else None
-            if cached is None:
-                cached = index_overlay_dir(directory)
-                store_layer(digest, cached, use_disk_cache)
-            indexes.append(cached)
-        config = _image_config_from_store(api, image_id)
-        inspect_source = "overlay2"
-    else:
-        cached_all = [cached_layer(d, use_disk_cache) for d in digests] if source == "auto" else [None]
-        config = _image_config_from_store(api, image_id)
-        if any(c is None for c in cached_all) or config is None:
-            saved, saved_config = index_saved_image(api, image_id)
-            config = config or saved_config
-            for digest, index in saved.items():
-                store_layer(digest, index, use_disk_cache)
-            cached_all = [saved.get(d) or cached_layer(d, use_disk_cache) for d in digests]
-        empty = LayerIndex({}, frozenset(), frozenset(), {}, frozenset())
-        indexes = [c if c is not None else empty for c in cached_all]
-        inspect_source = "save"
-    base_digests = base_layer_digests(api, base_image)
-    base_count = 0
-    for mine, theirs in zip(digests, base_digests, strict=False):  # the base has fewer
-        if mine != theirs:
-            break
-        base_count += 1
-    merged = merge_layers(indexes)
+    indexes, config, used = _layer_indexes(api, attrs, digests, source, use_disk_cache)
+    base_count = _shared_prefix(digests, base_layer_digests(api, base_image))
     instructions = _layer_instructions(config, len(indexes))
     layers = tuple(
-        LayerFacts(
-            digest=digest,
-            size_bytes=index.size_bytes,
-            instruction=instructions[i],
-            from_base=i < base_count,
-            files=index.files,
-            deleted=index.deleted,
-            opaque_dirs=index.opaque,
-            private_keys=index.private_keys,
-            compression_ratio=index.compression_ratio,
-        )
+        LayerFacts(digest=digest, size_bytes=index.size_bytes, instruction=instructions[i], from_base=i < base_count,
+                   files=index.files, deleted=index.deleted, opaque_dirs=index.opaque,
+                   private_keys=index.private_keys, compression_ratio=index.compression_ratio)
         for i, (digest, index) in enumerate(zip(digests, indexes, strict=True))
     )
+    facts = _image_facts(attrs, config, layers, indexes, base_image, used)
+    _IMAGES[key] = facts
+    return facts
+
+
+def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[str], source: LayerSource,
+                   use_disk_cache: bool) -> tuple[list[LayerIndex], dict[str, Any] | None, LayerSource]:
+    """Each layer's index (from the caches first), the image config, and the source that was read."""
+    image_id = str(attrs["Id"])
+    dirs = _overlay_dirs(attrs) if source in (LayerSource.AUTO, LayerSource.OVERLAY2) else None
+    readable = dirs is not None and len(dirs) == len(digests)
+    if source is LayerSource.OVERLAY2 and not readable:
+        raise RuntimeError("overlay2 layer directories are not readable here")
+    use_cache = source is LayerSource.AUTO
+    if dirs is not None and readable:
+        indexes = []
+        for digest, directory in zip(digests, dirs, strict=True):
+            index = cached_layer(digest, use_disk_cache) if use_cache else None
+            if index is None:
+                index = index_overlay_dir(directory)
+                store_layer(digest, index, use_disk_cache)
+            indexes.append(index)
+        return indexes, _image_config_from_store(api, image_id), LayerSource.OVERLAY2
+    cached = [cached_layer(d, use_disk_cache) for d in digests] if use_cache else [None]
+    config = _image_config_from_store(api, image_id)
+    if any(index is None for index in cached) or config is None:
+        saved, saved_config = index_saved_image(api, image_id)
+        config = config or saved_config
+        for digest, index in saved.items():
+            store_layer(digest, index, use_disk_cache)
+        cached = [saved.get(d) or cached_layer(d, use_disk_cache) for d in digests]
+    empty = LayerIndex({}, frozenset(), frozenset(), {}, frozenset())
+    return [index if index is not None else empty for index in cached], config, LayerSource.SAVE
+
+
+def _shared_prefix(mine: list[str], base: Iterable[str]) -> int:
+    """How many of the image's first layers are the base image's layers."""
+    count = 0
+    for ours, theirs in zip(mine, base, strict=False):  # the base has fewer
+        if ours != theirs:
+            break
+        count += 1
+    return count
+
+
+def _image_facts(attrs: dict[str, Any], config: dict[str, Any] | None, layers: tuple[LayerFacts, ...],
+                 indexes: list[LayerIndex], base_image: str | None, source: LayerSource) -> ImageFacts:
+    """The frozen facts every check reads: config fields, merged file system, users, packages, history."""
+    merged = merge_layers(indexes)
     status_texts = [
         text for path in sorted(merged)
         if (path == "var/lib/dpkg/status" or path.startswith(WANTED_DIRS))
         and (text := _contents(indexes, merged, path)) is not None
     ]
     cfg = attrs.get("Config") or {}
-    facts = ImageFacts(
-        image_id=image_id,
+    return ImageFacts(
+        image_id=str(attrs["Id"]),
         size_bytes=int(attrs.get("Size", 0)),
         user=cfg.get("User") or "",
         healthcheck=_healthcheck(cfg),
@@ -238,11 +257,9 @@ def inspect_image(
         dpkg_packages=_dpkg_installed(status_texts),
         apk_packages=_apk_installed(_contents(indexes, merged, "lib/apk/db/installed")),
         base_image=base_image,
-        inspect_source=inspect_source,
+        inspect_source=source.value,
         history=tuple(_instruction(h.get("created_by", "")) for h in (config or {}).get("history", [])),
     )
-    _IMAGES[key] = facts
-    return facts
 
 
 def compressed_estimate(facts: ImageFacts) -> int:

@@ -7,23 +7,22 @@ grades.json), classroom-results.schema.json and checks.schema.json."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from grader.model import Report
+from grader.model import CheckResult, Report, RunFacts
 
-__all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "render", "schema", "to_dict"]
+__all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "render", "render_list", "schema", "to_dict"]
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+T = TypeVar("T")
 
 
 def to_dict(report: Report) -> dict[str, Any]:
     """The report as plain data; field names are part of the contract (see report.schema.json)."""
-    error = report.error
-    build = report.build
     comparison = report.comparison
-    article = comparison.article if comparison else None
     return {
         "schema_version": SCHEMA_VERSION,
         "exercise": report.exercise,
@@ -32,51 +31,51 @@ def to_dict(report: Report) -> dict[str, Any]:
         "percent": report.percent,
         "passed": report.passed,
         "exit_code": report.exit_code,
-        "error": None if error is None else {
-            "kind": error.kind, "message": error.message, "step": error.step, "line": error.line,
-            "log_tail": list(error.log_tail),
-        },
-        "image": None if build is None else {
-            "id": build.image_id, "tag": build.tag, "size_bytes": report.image_size_bytes,
-            "compressed_bytes_estimate": report.compressed_bytes_estimate, "build_seconds": build.seconds,
-            "context_bytes": build.context_bytes, "base": report.base_image, "backend": build.backend,
-            "cached_steps": build.cached_steps,
-        },
-        "checks": [
-            {
-                "id": c.id, "title": c.title, "status": c.status.value, "points": c.points,
-                "max_points": c.max_points, "bonus": c.bonus, "measured": c.measured, "threshold": c.threshold,
-                "message": c.message, "hint": c.hint, "lesson": c.lesson,
-            }
-            for c in report.checks
-        ],
-        "article": None if article is None else {
-            "before_bytes": article.before_bytes, "after_bytes": article.after_bytes,
-            "build_before_s": article.build_before_s, "build_after_s": article.build_after_s,
-            "pull_before_s": article.pull_before_s, "pull_after_s": article.pull_after_s,
-        },
-        "baseline": None if report.baseline is None else {
-            "image_id": report.baseline.image_id, "size_bytes": report.baseline.size_bytes,
-            "build_seconds": report.baseline.build_seconds,
-        },
-        "comparison": None if comparison is None else {
-            "naive_bytes": comparison.naive_bytes, "current_bytes": comparison.current_bytes,
-            "reduction_percent": comparison.reduction_percent, "cold_build_s": comparison.cold_build_s,
-            "warm_build_s": comparison.warm_build_s,
-            "compressed_bytes_estimate": comparison.compressed_bytes_estimate,
-            "pull_seconds_estimate": comparison.pull_seconds_estimate, "bandwidth_mbps": comparison.bandwidth_mbps,
-        },
-        "run": None if report.run is None else {
-            "started": report.run.started, "start_error": report.run.start_error,
-            "health_status": report.run.health_status, "health_seconds": report.run.health_seconds,
-            "exit_code": report.run.exit_code, "uid": report.run.uid, "logs_tail": list(report.run.logs_tail),
-            "health_log": list(report.run.health_log),
-            "probe": None if report.run.probe is None else {
-                "status": report.run.probe.status, "detail": report.run.probe.detail,
-                "waiter": list(report.run.probe.waiter)},
-        },
+        "error": _optional(report.error, lambda e: {
+            "kind": e.kind, "message": e.message, "step": e.step, "line": e.line, "log_tail": list(e.log_tail)}),
+        "image": _optional(report.build, lambda b: {
+            "id": b.image_id, "tag": b.tag, "size_bytes": report.image_size_bytes,
+            "compressed_bytes_estimate": report.compressed_bytes_estimate, "build_seconds": b.seconds,
+            "context_bytes": b.context_bytes, "base": report.base_image, "backend": b.backend,
+            "cached_steps": b.cached_steps}),
+        "checks": [_check(c) for c in report.checks],
+        "article": _optional(comparison.article if comparison else None, lambda a: {
+            "before_bytes": a.before_bytes, "after_bytes": a.after_bytes, "build_before_s": a.build_before_s,
+            "build_after_s": a.build_after_s, "pull_before_s": a.pull_before_s, "pull_after_s": a.pull_after_s}),
+        "baseline": _optional(report.baseline, lambda b: {
+            "image_id": b.image_id, "size_bytes": b.size_bytes, "build_seconds": b.build_seconds}),
+        "comparison": _optional(comparison, lambda c: {
+            "naive_bytes": c.naive_bytes, "current_bytes": c.current_bytes,
+            "reduction_percent": c.reduction_percent, "cold_build_s": c.cold_build_s, "warm_build_s": c.warm_build_s,
+            "compressed_bytes_estimate": c.compressed_bytes_estimate,
+            "pull_seconds_estimate": c.pull_seconds_estimate, "bandwidth_mbps": c.bandwidth_mbps}),
+        "run": _optional(report.run, _run),
         "timings": dict(report.timings),
     }
+
+
+def _optional(value: T | None, convert: Callable[[T], dict[str, Any]]) -> dict[str, Any] | None:
+    return None if value is None else convert(value)
+
+
+def _check(c: CheckResult) -> dict[str, Any]:
+    return {"id": c.id, "title": c.title, "status": c.status.value, "points": c.points, "max_points": c.max_points,
+            "bonus": c.bonus, "measured": c.measured, "threshold": c.threshold, "message": c.message,
+            "hint": c.hint, "lesson": c.lesson}
+
+
+def _run(run: RunFacts) -> dict[str, Any]:
+    return {
+        "started": run.started, "start_error": run.start_error, "health_status": run.health_status,
+        "health_seconds": run.health_seconds, "exit_code": run.exit_code, "uid": run.uid,
+        "logs_tail": list(run.logs_tail), "health_log": list(run.health_log),
+        "probe": _optional(run.probe, lambda p: {"status": p.status, "detail": p.detail, "waiter": list(p.waiter)}),
+    }
+
+
+def render_list(reports: Sequence[Report]) -> str:
+    """Several reports as one JSON list (each item validates against report.schema.json)."""
+    return json.dumps([to_dict(report) for report in reports], indent=2)
 
 
 def render(report: Report) -> str:
