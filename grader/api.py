@@ -12,8 +12,8 @@ import hashlib
 import json
 import pickle
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,10 +21,10 @@ import docker
 import requests
 
 from grader.apps import read_app_facts
-from grader.cache_keys import inputs_digest
+from grader.cache_keys import grader_version, inputs_digest, settings_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
-from grader.engine.baseline import cached_baseline, ensure_baseline
+from grader.engine.baseline import cached_baseline, context_fingerprint, ensure_baseline
 from grader.engine.build import Builder, BuildRequest, choose_builder
 from grader.engine.inspect import compressed_estimate, inspect_image
 from grader.engine.run import RunLimits, run_image
@@ -46,7 +46,19 @@ from grader.registry import Evidence, evaluate
 from grader.settings import ExerciseSettings, load_settings
 from grader.submission_files import present, read_optional_text, read_text
 
-__all__ = ["BUILD_TIMES", "ENGINE_ERRORS", "RUN_CACHE_DIR", "GradeConfig", "clear_run_cache", "grade", "graded_tag"]
+__all__ = [
+    "BUILD_TIMES",
+    "ENGINE_ERRORS",
+    "RUN_CACHE_DIR",
+    "GradeConfig",
+    "clear_run_cache",
+    "connect_engine",
+    "exercise_fingerprints",
+    "grade",
+    "graded_tag",
+    "prepare_baselines",
+    "remove_graded_images",
+]
 
 RUN_CACHE_DIR = STATE_DIR / "runs"
 T = TypeVar("T")
@@ -269,6 +281,55 @@ def _engine_error(exc: BaseException) -> GradeError:
     return GradeError(f"The Docker engine failed while grading ({type(exc).__name__}: {str(exc)[:300]}). This is "
                       "not a problem with the submission: run the command again; if it repeats, `workshop doctor` "
                       "checks the engine.")
+
+
+# ------------------------------------------------------------------ for runs of many grades (grade-class)
+
+def connect_engine() -> docker.APIClient:
+    """The engine's low-level client for a run of many grades, or NoEngine with the advice on getting one."""
+    return _connect()
+
+
+def remove_graded_images(api: docker.APIClient, tags: Iterable[str]) -> None:
+    """Remove images the grader tagged for a class run, once it is done (they are its build cache meanwhile)."""
+    for tag in tags:
+        try:
+            api.remove_image(tag, force=True)
+        except docker.errors.APIError:
+            pass  # never built (could not grade) or already gone
+        except ENGINE_ERRORS:
+            return  # the engine went away: the labelled images go with the next run
+
+
+def prepare_baselines(api: docker.APIClient, exercises: Iterable[str], config: GradeConfig) -> None:
+    """Build each exercise's naive baseline once, before the parallel builds could race to build it together."""
+    if not config.baseline:
+        return
+    builder = choose_builder(api, config.backend)
+    for exercise in sorted(set(exercises)):
+        try:
+            ensure_baseline(api, exercise, builder, dockerfile=config.baseline_dockerfile, app_dir=config.app_dir)
+        except (GradeError, *ENGINE_ERRORS):
+            pass  # grade() skips `reduction` with the reason; the class still runs
+
+
+def exercise_fingerprints(api: docker.APIClient, exercises: Iterable[str], config: GradeConfig) -> dict[str, str]:
+    """Per exercise, everything besides the learner's files that decides a grade (grader.cache_keys): the
+    settings, the app's files, the allowed bases' image ids, the grader's version and how it grades."""
+    prints = {}
+    for exercise in exercises:
+        settings = config.settings or load_settings(exercise)
+        bases = []
+        for name in settings.allowed_bases:
+            try:
+                bases.append((name, str(api.inspect_image(name)["Id"])))  # type: ignore[no-untyped-call]
+            except (*ENGINE_ERRORS, ValueError):
+                bases.append((name, "<missing>"))
+        how = replace(config, tag=None, settings=None)
+        parts = (settings_digest(settings), context_fingerprint(config.app_dir or APPS_DIR / exercise),
+                 repr(sorted(bases)), grader_version(), repr(how))
+        prints[exercise] = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    return prints
 
 
 def grade(

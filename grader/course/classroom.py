@@ -30,10 +30,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from grader.api import ENGINE_ERRORS, GradeConfig, clear_run_cache, grade
+from grader.api import (
+    ENGINE_ERRORS,
+    GradeConfig,
+    clear_run_cache,
+    connect_engine,
+    exercise_fingerprints,
+    grade,
+    prepare_baselines,
+    remove_graded_images,
+)
 from grader.course.autograde import RETRY_KINDS, graded_cells
 from grader.engine.limits import wait_for_disk_before_job
-from grader.errors import GradeError, InternalError, NoEngine, NoSubmissions, UnsafeFile
+from grader.errors import GradeError, InternalError, NoSubmissions, UnsafeFile
 from grader.model import Report
 from grader.paths import EXERCISES
 from grader.reporters.json_report import to_dict
@@ -51,7 +60,6 @@ __all__ = [
     "ProgressSink",
     "classroom_results",
     "default_jobs",
-    "exercise_fingerprints",
     "find_jobs",
     "grade_class",
     "job_tag",
@@ -274,55 +282,6 @@ def _error_fragment(job: Job, message: str) -> str:
     return f"<h3>Grade for {html_escape(job.exercise)}</h3><p>{html_escape(message)}</p>"
 
 
-def _engine() -> Any:
-    """The engine's low-level client, or NoEngine (with the engine module's advice) before anything is graded."""
-    from grader.engine.daemon import EngineUnavailable, connect
-
-    try:
-        return connect().api
-    except EngineUnavailable as exc:
-        raise NoEngine(str(exc)) from exc
-
-
-def _prepare_baselines(api: Any, exercises: Iterable[str], config: GradeConfig) -> None:
-    """Build each exercise's naive baseline once, before the parallel builds could race to build it together."""
-    if not config.baseline:
-        return
-    from grader.engine.baseline import ensure_baseline
-    from grader.engine.build import choose_builder
-
-    builder = choose_builder(api, config.backend)
-    for exercise in sorted(set(exercises)):
-        try:
-            ensure_baseline(api, exercise, builder, dockerfile=config.baseline_dockerfile, app_dir=config.app_dir)
-        except (GradeError, *ENGINE_ERRORS):
-            pass  # grade() skips `reduction` with the reason; the class still runs
-
-
-def exercise_fingerprints(api: Any, exercises: Iterable[str], config: GradeConfig) -> dict[str, str]:
-    """Per exercise, everything besides the learner's files that decides a grade (grader.cache_keys): the
-    settings, the app's files, the allowed bases' image ids, the grader's version and how it grades."""
-    from grader.cache_keys import grader_version, settings_digest
-    from grader.engine.baseline import context_fingerprint
-    from grader.paths import APPS_DIR
-    from grader.settings import load_settings
-
-    prints = {}
-    for exercise in exercises:
-        settings = config.settings or load_settings(exercise)
-        bases = []
-        for name in settings.allowed_bases:
-            try:
-                bases.append((name, str(api.inspect_image(name)["Id"])))
-            except (*ENGINE_ERRORS, ValueError):
-                bases.append((name, "<missing>"))
-        how = replace(config, tag=None, settings=None)
-        parts = (settings_digest(settings), context_fingerprint(config.app_dir or APPS_DIR / exercise),
-                 repr(sorted(bases)), grader_version(), repr(how))
-        prints[exercise] = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
-    return prints
-
-
 def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, config: GradeConfig | None = None,
                 exercises: Sequence[str] = EXERCISES, fresh: bool = False, retry_errors: bool = False,
                 keep_images: bool = False, progress: ProgressSink | None = None) -> ClassResult:
@@ -335,7 +294,7 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
     started = time.monotonic()
     if not submissions.is_dir():
         find_jobs(submissions, exercises)  # raises FileNotFoundError naming the folder
-    api = _engine()  # no engine: say so once, before any job is recorded or the state forgotten
+    api = connect_engine()  # no engine: say so once, before any job is recorded or the state forgotten
     all_jobs = find_jobs(submissions, exercises, exercise_fingerprints(api, exercises, config))
     output.mkdir(parents=True, exist_ok=True)
     state_path = output / STATE_NAME
@@ -350,7 +309,7 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
     if fresh or config.no_cache:
         clear_run_cache()
         config = replace(config, rerun=True)
-    _prepare_baselines(api, (job.exercise for job in todo), config)
+    prepare_baselines(api, (job.exercise for job in todo), config)
     try:
         graded, interrupted = _run_pool(todo, config, _Recorder(output), jobs, progress)
     finally:  # also on Ctrl-C: what finished is in the outputs, and no image is left behind
@@ -384,15 +343,7 @@ def _run_pool(todo: Sequence[Job], config: GradeConfig, recorder: _Recorder, job
 
 def remove_images(api: Any, jobs: Iterable[Job]) -> None:
     """Remove the jobs' images once the whole run is done (they are the build cache while it runs)."""
-    import docker
-
-    for job in jobs:
-        try:
-            api.remove_image(job_tag(job), force=True)
-        except docker.errors.APIError:
-            pass  # never built (could not grade) or already gone
-        except ENGINE_ERRORS:
-            return  # the engine went away: the labelled images are removed by the next run or `workshop clean`
+    remove_graded_images(api, [job_tag(job) for job in jobs])
 
 
 def _reports(jobs: Sequence[Job], output: Path) -> list[tuple[Job, dict[str, Any] | None]]:

@@ -19,10 +19,10 @@ import docker
 import pytest
 
 import grader.api
-from grader.api import GradeConfig
+from grader.api import GradeConfig, exercise_fingerprints
 from grader.cache_keys import inputs_digest
 from grader.cli.workshop import main
-from grader.course.classroom import _slug, exercise_fingerprints, find_jobs, grade_class, job_tag, read_state
+from grader.course.classroom import _slug, find_jobs, grade_class, job_tag, read_state
 from grader.engine.baseline import _key
 from grader.paths import APPS_DIR, PROJECT_LABEL
 from grader.settings import load_settings
