@@ -9,10 +9,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from grader.errors import UnknownExercise
+from grader.errors import DockerfileError, UnknownExercise
 from grader.paths import EXERCISES, EXERCISES_DIR
 
-__all__ = ["LEARNER_FILES", "STARTERS_DIR", "exercise_dir", "reset_exercise", "starter_dockerfile"]
+__all__ = [
+    "LEARNER_FILES",
+    "STARTERS_DIR",
+    "exercise_dir",
+    "reset_exercise",
+    "starter_dockerfile",
+    "starting_dockerfile",
+]
 
 STARTERS_DIR = Path(__file__).resolve().parent / "starters"
 
@@ -55,3 +62,15 @@ def reset_exercise(app: str, *, keep_backup: bool = True, root: Path = EXERCISES
     shutil.copyfile(starter_dockerfile(app), folder / "Dockerfile")
     said.append(f"Restored {folder / 'Dockerfile'} to the starting point.")
     return said
+
+
+def starting_dockerfile(exercise: str) -> str:
+    """The exercise's pristine starting Dockerfile (grader/starters, what `workshop reset` restores): the learner
+    edits exercises/<app>/Dockerfile in place, so the working copy is only a fallback."""
+    try:
+        return starter_dockerfile(exercise).read_text()
+    except (OSError, ValueError):
+        path = EXERCISES_DIR / exercise / "Dockerfile"
+        if not path.is_file():
+            raise DockerfileError(f"{path} is missing; restore it with `workshop reset {exercise}`.") from None
+        return path.read_text()

@@ -18,9 +18,10 @@ import docker
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.engine.build import Builder, BuildRequest
-from grader.errors import DockerfileError, GradeError
+from grader.errors import GradeError
+from grader.exercises import starting_dockerfile
 from grader.model import BaselineFacts, ProgressCallback
-from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
+from grader.paths import APPS_DIR, PROJECT_LABEL, STATE_DIR
 
 __all__ = [
     "BASELINE_DIR",
@@ -28,7 +29,6 @@ __all__ = [
     "cached_baseline",
     "context_fingerprint",
     "ensure_baseline",
-    "starting_dockerfile",
 ]
 
 BASELINE_DIR = STATE_DIR / "baseline"
@@ -36,20 +36,6 @@ BASELINE_DIR = STATE_DIR / "baseline"
 
 def baseline_tag(exercise: str) -> str:
     return f"docker-diet-workshop/{exercise}:naive"
-
-
-def starting_dockerfile(exercise: str) -> str:
-    """The exercise's pristine starting Dockerfile (grader/starters, what `workshop reset` restores): the learner
-    edits exercises/<app>/Dockerfile in place, so the working copy is only a fallback."""
-    from grader.exercises import starter_dockerfile
-
-    try:
-        return starter_dockerfile(exercise).read_text()
-    except (OSError, ValueError):
-        path = EXERCISES_DIR / exercise / "Dockerfile"
-        if not path.is_file():
-            raise DockerfileError(f"{path} is missing; restore it with `workshop reset {exercise}`.") from None
-        return path.read_text()
 
 
 def context_fingerprint(app_dir: Path) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.engine.baseline import starting_dockerfile
+from grader.exercises import starting_dockerfile
 from grader.model import ImageFacts, Report
 from grader.notebook.common import LESSON_STATE
 from grader.notebook.image_api import LocalImage, build_image, image_facts, local_images

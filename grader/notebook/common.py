@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.engine.baseline import starting_dockerfile
+from grader.exercises import starting_dockerfile
 from grader.model import ArticleNumbers
 from grader.paths import STATE_DIR
 from grader.settings import load_settings

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from grader.dockerfile import replace_instruction
-from grader.engine.baseline import starting_dockerfile
+from grader.exercises import starting_dockerfile
 from grader.notebook.image_api import build_app_image, build_image, run_command, stop_seconds
 from grader.paths import APPS_DIR
 
