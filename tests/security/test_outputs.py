@@ -86,7 +86,9 @@ def test_build_log_escapes_from_a_real_build_never_reach_the_outputs(tmp_path: P
         "RUN printf '\\033]0;pwned\\007\\033[2J\\033[31mred\\001\\n' && exit 3\n")
     report = grade("fastapi", tmp_path / "Dockerfile", config=GradeConfig(baseline=False, lint=False))
     assert report.error is not None and report.exit_code == 2
-    assert any("\x1b" in line for line in report.error.log_tail), "the raw log holds the escapes"
+    assert any("red" in line for line in report.error.log_tail), "the step's output reached the report"
+    assert not any("\x1b" in line or "\x07" in line for line in report.error.log_tail), \
+        "escapes are stripped where the log is read, so no output (JSON included) carries them"
     for text in (terminal.render(report), notebook.render_html(report), junit.render(report)):
         _no_controls(text, hostile=False)  # the command's own text (`printf '\\033]0;pwned...'`) may show
     ET.fromstring(junit.render(report).encode())
