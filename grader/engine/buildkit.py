@@ -15,6 +15,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+from pathlib import Path
 from typing import IO
 
 import docker
@@ -139,7 +140,7 @@ def _buildx_command(request: BuildRequest, state: BuildState, iidfile: str) -> l
 
 def _read_iid(path: str) -> str | None:
     try:
-        return open(path).read().strip() or None
+        return Path(path).read_text().strip() or None
     except OSError:
         return None
 

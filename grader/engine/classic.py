@@ -106,7 +106,7 @@ class ClassicBuilder:
             line, feature = request.dockerfile.buildkit_features[0]
             raise BuildKitOnlySyntax(
                 f"Line {line} uses {feature}, which needs BuildKit, but this engine only has the classic builder. "
-                "Install the buildx plugin (`.ci/run` shows how) or rewrite that line without it.",
+                "Install the buildx plugin (`workshop engine install-buildx`) or rewrite that line without it.",
                 line=line,
             )
         state = BuildState.begin(self.api, request)

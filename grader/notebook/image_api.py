@@ -41,7 +41,6 @@ __all__ = [
     "buildx_available",
     "image_facts",
     "image_history",
-    "lesson_containers_left",
     "lesson_tag",
     "local_images",
     "remove_image",
@@ -231,15 +230,6 @@ def remove_lesson_images() -> list[str]:
     finally:
         client.close()
     return removed
-
-
-def lesson_containers_left() -> list[str]:
-    """Containers the lessons made that still exist (should always be none)."""
-    client = connect()
-    try:
-        return [str(c.name) for c in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}=lesson"})]
-    finally:
-        client.close()
 
 
 def remove_image(tag: str) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grader.model import BuildEvent, ProgressCallback, Report, Status
+from grader.model import Report, Status
 from grader.reporters.sanitize import html_escape as escape
 from grader.units import human_bytes
 
@@ -20,7 +20,6 @@ __all__ = [
     "check_table_html",
     "format_measured",
     "lesson_href",
-    "notebook_progress",
     "render_html",
     "show",
     "size_bars",
@@ -182,22 +181,3 @@ def show(report: Report) -> Any:
         from IPython.display import HTML
 
         return HTML(html)  # type: ignore[no-untyped-call]
-
-
-def notebook_progress() -> ProgressCallback:
-    """A build progress callback for notebooks: a widget label when ipywidgets exists, else print."""
-    try:
-        import ipywidgets
-        from IPython.display import display
-    except ImportError:
-        return lambda event: print(event.text)
-    label = ipywidgets.Label(value="building ...")
-    bar = ipywidgets.IntProgress(min=0, max=1, value=0)
-    display(ipywidgets.VBox([bar, label]))  # type: ignore[no-untyped-call]
-
-    def update(event: BuildEvent) -> None:
-        label.value = event.text[:160]
-        if event.step and event.total:
-            bar.max, bar.value = event.total, event.step
-
-    return update
