@@ -25,7 +25,6 @@ __all__ = [
     "cmd_checks",
     "cmd_explain",
     "cmd_grade",
-    "main",
     "register",
 ]
 
@@ -171,15 +170,3 @@ def cmd_explain(args: argparse.Namespace) -> int:
     points = f"+{spec.points:g} bonus points" if spec.bonus else f"{spec.points:g} points by default"
     print(f"{spec.id}: {spec.title} ({points})\n\n{spec.explanation}\n\nLesson: {spec.lesson}")
     return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry for `python -m grader.cli.grade ...` until cli.py wires `register` in."""
-    parser = argparse.ArgumentParser(prog="workshop")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
