@@ -158,7 +158,9 @@ def running_lab(tmp_path: Path) -> Iterator[RunningLab]:
             shutil.rmtree(checkpoints, ignore_errors=True)  # JupyterLab's checkpoint of the opened lesson
 
 
-def _render_lesson_00(url: str, token: str) -> str:
+def _render_lesson_00(lab: RunningLab) -> tuple[str, str, bool]:
+    """(the rendered first heading, the notebook's first heading, whether a kernel started). The page stays open
+    until the kernel is listed: JupyterLab starts the lesson's kernel from the page, after it renders."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -169,10 +171,10 @@ def _render_lesson_00(url: str, token: str) -> str:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page()
-            page.goto(f"{url}/lab/tree/{lesson.relative_to(REPO_ROOT).as_posix()}?token={token}")
+            page.goto(f"{lab.url}/lab/tree/{lesson.relative_to(REPO_ROOT).as_posix()}?token={lab.token}")
             rendered = page.locator(".jp-RenderedMarkdown h1").first
             rendered.wait_for(timeout=120_000)
-            return rendered.inner_text().replace("¶", "").strip() + "\n" + heading
+            return rendered.inner_text().replace("¶", "").strip(), heading, _kernels_started(lab)
         finally:
             browser.close()
 
@@ -193,9 +195,9 @@ def test_bootstrap_lab_serves_lesson_00_and_stops_with_its_kernels(running_lab: 
                                                                     docker_client: Any) -> None:
     lab = running_lab
     _wait_for_lab(lab.url, lab.token, lab.process, lab.log)
-    rendered, expected = _render_lesson_00(lab.url, lab.token).split("\n")
+    rendered, expected, kernel_started = _render_lesson_00(lab)
     assert rendered == expected, f"lesson 00's first heading: {rendered!r} rendered, {expected!r} expected"
-    assert _kernels_started(lab), "opening the lesson started a kernel (so stopping must stop it too)"
+    assert kernel_started, "opening the lesson started a kernel (so stopping must stop it too)"
     running = bootstrap.processes_marked(lab.marker, TEST_MARKER)
     assert len(running) >= 3, "bootstrap.py, JupyterLab and a kernel are running"
     output = lab.log.read_text()
