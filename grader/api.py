@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import docker
 import requests
+from docker.utils import parse_repository_tag
 
 from grader.apps import read_app_facts
 from grader.cache_keys import grader_version, inputs_digest, settings_digest
@@ -29,7 +30,7 @@ from grader.engine.build import Builder, BuildRequest, choose_builder
 from grader.engine.inspect import compressed_estimate, inspect_image
 from grader.engine.run import RunLimits, run_image
 from grader.errors import DockerfileError, GradeError, NoEngine
-from grader.image_policy import LabelLookup, check_allowed, check_not_grader_made
+from grader.image_policy import LabelLookup, check_allowed, check_not_grader_made, external_images
 from grader.lint import lint_dockerfile
 from grader.model import (
     BaselineFacts,
@@ -43,7 +44,7 @@ from grader.model import (
 )
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, STATE_DIR
 from grader.registry import Evidence, evaluate
-from grader.settings import ExerciseSettings, load_settings
+from grader.settings import EXERCISE_BASES, ExerciseSettings, load_settings
 from grader.submission_files import present, read_optional_text, read_text
 
 __all__ = [
@@ -253,10 +254,33 @@ def _read_inputs(exercise: str, dockerfile: str | Path | None, dockerignore: str
     return _Inputs(settings, text, ignore_text, info)
 
 
+#: Every base the exercises use: what `workshop bases` keeps on the machine, registry or not.
+LOCAL_BASES = tuple(sorted({base for bases in EXERCISE_BASES.values() for base in bases}))
+
+
+def _pull_missing_bases(api: docker.APIClient, info: DockerfileInfo, labels_of: LabelLookup) -> None:
+    """Pull a base the engine lacks, as `docker build` would; when no registry answers, say which base is missing
+    and what is on this machine, rather than the engine's network error."""
+    for use in external_images(info):
+        if "$" in use.name or labels_of(use.name) is not None:
+            continue  # a build argument is the engine's to expand
+        repository, tag = parse_repository_tag(use.name)
+        try:
+            api.pull(repository, tag=tag or "latest")
+        except (docker.errors.APIError, *ENGINE_ERRORS):
+            raise DockerfileError(
+                f"Line {use.line}: {use.where} `{use.name[:80]}` is not on this machine, and pulling it failed "
+                "(no registry answers, or it has no such image). Offline, build on the local bases that "
+                f"`workshop bases` makes ({', '.join(LOCAL_BASES)}), or pull `{use.name[:80]}` once where a "
+                "registry answers.", line=use.line, step=use.where) from None
+
+
 def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeConfig,
            progress: ProgressCallback | None) -> tuple[Builder, BuildContext, BuildFacts, str]:
     """Refuse grader-made bases, assemble the context and build; returns the inputs digest too."""
-    base_ids = check_not_grader_made(inputs.info, _image_labels(api))
+    labels_of = _image_labels(api)
+    _pull_missing_bases(api, inputs.info, labels_of)
+    base_ids = check_not_grader_made(inputs.info, labels_of)  # pulled ones too: a registry's labels are not trusted
     builder = choose_builder(api, config.backend)
     context = assemble_context(config.app_dir or APPS_DIR / exercise, inputs.text, inputs.ignore_text)
     digest = inputs_digest(dockerfile=inputs.text, dockerignore=inputs.ignore_text, context_sha256=context.sha256,

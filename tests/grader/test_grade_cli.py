@@ -107,6 +107,19 @@ def test_a_hanging_build_times_out_with_exit_2(tmp_path: Path, backend: str, cle
 
 
 @pytest.mark.docker
+def test_a_base_that_is_not_here_and_cannot_be_pulled_is_named_with_the_local_bases(tmp_path: Path) -> None:
+    """Where a registry answers a missing base is pulled; an image no registry has stops before the build."""
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM debian:bookworm-slim AS build\nFROM workshop-test/no-such-base:1\nCMD [\"true\"]\n")
+    result = run_cli("grade", "fastapi", "--dockerfile", str(path), "--format", "json", "--no-baseline")
+    assert result.returncode == 2, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "dockerfile" and error["line"] == 2
+    assert "`workshop-test/no-such-base:1` is not on this machine" in error["message"]
+    assert "python:3.11-slim" in error["message"], "the message lists the bases this machine has"
+
+
+@pytest.mark.docker
 def test_a_failing_run_shows_instruction_line_and_log_tail(tmp_path: Path, cleanup: None) -> None:
     path = tmp_path / "Dockerfile"
     path.write_text("FROM debian:bookworm-slim\nRUN echo hello\nRUN echo about-to-fail && exit 7\n")
