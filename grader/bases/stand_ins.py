@@ -1,8 +1,10 @@
 """`workshop bases`: make every base image the exercises use present, offline if need be.
 
-For each tag the exercises name, in dependency order: keep it when present (an official image is never replaced
-without `force`), else pull it, else build a local stand-in from distribution packages and tag it with the official
-name, so a learner's `FROM node:20` works unchanged in a classroom without a registry.
+For each tag in the catalogue (catalog.py), in dependency order: keep it when present (an official image is never
+replaced without `force`), else pull it, else build a local stand-in from distribution packages and tag it with the
+official name, so a learner's `FROM node:20` works unchanged in a classroom without a registry. A service image
+(postgres:15) that cannot be made does not stop the exercise bases: its outcome says why, and the grader's probe
+notes that the database is not available.
 """
 
 from __future__ import annotations
@@ -18,13 +20,24 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, DockerException, ImageNotFound
+from docker.errors import APIError, DockerException
 
 from grader.bases import recipes
+from grader.bases.catalog import (
+    BASES,
+    BASES_BY_TAG,
+    EXERCISE_IMAGES,
+    REQUIRED_BASES,
+    SERVICE_IMAGES,
+    BaseGroup,
+    BaseSpec,
+    BaseState,
+    BaseStatus,
+    base_status,
+)
 from grader.bases.mirror import debian_mirror, debian_security_mirror
 from grader.engine.daemon import Say
 from grader.errors import BaseBuildError
@@ -35,11 +48,14 @@ __all__ = [
     "BASES_BY_TAG",
     "DEFAULT_EXTRA_CA_DIR",
     "DOWNLOADS_DIR",
+    "EXERCISE_IMAGES",
     "LOG_DIR",
     "NODE_PACKAGE",
     "NPM_PACKAGE",
     "REQUIRED_BASES",
+    "SERVICE_IMAGES",
     "BaseBuildError",
+    "BaseGroup",
     "BaseOutcome",
     "BaseSpec",
     "BaseState",
@@ -61,74 +77,14 @@ NPM_PACKAGE = "npm@10"
 
 
 @dataclass(frozen=True)
-class BaseSpec:
-    """One base image the exercises need, and how to make its stand-in."""
-
-    tag: str
-    parent: str | None
-    official_mb: int
-    #: False for buildpack-deps, which only exists to share one big layer between node:20 and python:3.11.
-    required: bool = True
-
-
-BASES: tuple[BaseSpec, ...] = (
-    BaseSpec("debian:bookworm-slim", None, 75),
-    BaseSpec("buildpack-deps:bookworm", "debian:bookworm-slim", 1000, required=False),
-    BaseSpec("node:20-slim", "debian:bookworm-slim", 200),
-    # python:3.11-slim has measured 125-150 MB across 3.11 patch releases: the middle of that range
-    BaseSpec("python:3.11-slim", "debian:bookworm-slim", 140),
-    BaseSpec("node:20", "buildpack-deps:bookworm", 1100),
-    BaseSpec("python:3.11", "buildpack-deps:bookworm", 1010),
-)
-BASES_BY_TAG = {spec.tag: spec for spec in BASES}
-REQUIRED_BASES = tuple(spec.tag for spec in BASES if spec.required)
-
-
-class BaseState(Enum):
-    OFFICIAL = "official"
-    STAND_IN = "local stand-in"
-    STALE_STAND_IN = "stand-in from an older recipe"
-    ABSENT = "absent"
-
-
-@dataclass(frozen=True)
-class BaseStatus:
-    """What the engine holds under one base tag."""
-
-    tag: str
-    state: BaseState
-    size_bytes: int = 0
-    image_id: str = ""
-
-    @property
-    def present(self) -> bool:
-        return self.state in (BaseState.OFFICIAL, BaseState.STAND_IN, BaseState.STALE_STAND_IN)
-
-
-def base_status(client: docker.DockerClient, tag: str) -> BaseStatus:
-    """Official, stand-in (current or stale) or absent, from the image's labels."""
-    try:
-        image = client.images.get(tag)
-    except ImageNotFound:
-        return BaseStatus(tag, BaseState.ABSENT)
-    labels = image.labels or {}
-    if labels.get(recipes.LABEL_STAND_IN) != tag:
-        state = BaseState.OFFICIAL
-    elif labels.get(recipes.LABEL_RECIPE) == recipes.RECIPE_VERSION:
-        state = BaseState.STAND_IN
-    else:
-        state = BaseState.STALE_STAND_IN
-    return BaseStatus(tag, state, int(image.attrs.get("Size", 0)), str(image.id or ""))
-
-
-@dataclass(frozen=True)
 class BaseOutcome:
     """What `ensure_bases` did for one tag, for the summary table and the tests."""
 
     tag: str
-    action: str  # "kept", "pulled", "built"
+    action: str  # "kept", "pulled", "built", "failed" (a service image only)
     seconds: float
     status: BaseStatus
+    note: str = ""  # why a service image could not be made
 
 
 def extra_ca_certificates() -> list[Path]:
@@ -214,9 +170,27 @@ def _make_one(
     pull: bool,
     say: Say,
 ) -> BaseOutcome:
+    started = time.monotonic()
+    try:
+        return _pull_or_build(client, spec, parent, inputs, pull, say, started)
+    except BaseBuildError as exc:
+        if spec.group is not BaseGroup.SERVICE:
+            raise
+        say(f"  could not make {spec.tag}: {str(exc).splitlines()[0]}")
+        return BaseOutcome(spec.tag, "failed", time.monotonic() - started, base_status(client, spec.tag), str(exc))
+
+
+def _pull_or_build(
+    client: docker.DockerClient,
+    spec: BaseSpec,
+    parent: Future[BaseOutcome] | None,
+    inputs: _BuildInputs,
+    pull: bool,
+    say: Say,
+    started: float,
+) -> BaseOutcome:
     if parent is not None:
         parent.result()  # re-raises the parent's failure, so children are not built on nothing
-    started = time.monotonic()
     if pull and _try_pull(client, spec.tag):
         say(f"  pulled {spec.tag}")
         return BaseOutcome(spec.tag, "pulled", time.monotonic() - started, base_status(client, spec.tag))
@@ -247,6 +221,8 @@ def _recipe(spec: BaseSpec, has_extra_ca: bool) -> str:
             return recipes.node(spec.tag, spec.parent or "", has_extra_ca)
         case "python:3.11" | "python:3.11-slim":
             return recipes.python(spec.tag, spec.parent or "", spec.tag == "python:3.11", has_extra_ca)
+        case "postgres:15":
+            return recipes.postgres(spec.tag, spec.parent or "", has_extra_ca)
     raise ValueError(f"no recipe for {spec.tag}")
 
 
@@ -261,6 +237,8 @@ def _build_stand_in(client: docker.DockerClient, spec: BaseSpec, inputs: _BuildI
         # hard links: two node images share one unpacked tree without copying 150 MB
         ignore = _other_os_openssl_configs if spec.tag.endswith("-slim") else None
         shutil.copytree(inputs.node_dist, context / "node-dist", symlinks=True, copy_function=os.link, ignore=ignore)
+    if spec.tag.startswith("postgres:"):
+        shutil.copy(recipes.POSTGRES_ENTRYPOINT, context / "docker-entrypoint.sh")  # keeps its mode (0755)
     if spec.tag == "debian:bookworm-slim" and inputs.rootfs_tar:
         os.link(inputs.rootfs_tar, context / "rootfs.tar")
     LOG_DIR.mkdir(parents=True, exist_ok=True)

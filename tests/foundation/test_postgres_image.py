@@ -1,0 +1,149 @@
+"""postgres:15, the service image `workshop bases` makes: the official image's interface, offline, without network.
+
+The grader's database launcher (grader/engine/database.py) is written against the official image's contract, so
+these tests hold the image to that contract whether it is the official one or our stand-in: POSTGRES_USER,
+POSTGRES_PASSWORD and POSTGRES_DB honoured on the first start, `docker-entrypoint.sh` with `postgres` as its command
+(extra arguments passed through), the server running as `postgres`, pg_isready and psql on PATH, port 5432.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from docker.models.containers import Container
+
+from grader.bases import recipes
+from grader.bases.bundle import BundleImage, BundleManifest, check_tags
+from grader.bases.catalog import BASES_BY_TAG, REQUIRED_BASES, SERVICE_IMAGES, BaseGroup, BaseState, base_status
+from grader.paths import PROJECT_LABEL
+
+TAG = "postgres:15"
+ENV = {"POSTGRES_USER": "workshop", "POSTGRES_PASSWORD": "s3cret pass", "POSTGRES_DB": "notes"}
+READY_TIMEOUT_S = 120  # a safety net on a loaded machine; the measured cold start is a few seconds
+
+
+def test_postgres_is_a_service_image_that_bases_and_bundles_carry() -> None:
+    assert SERVICE_IMAGES == (TAG,)
+    assert BASES_BY_TAG[TAG].group is BaseGroup.SERVICE and BASES_BY_TAG[TAG].parent == "debian:bookworm-slim"
+    assert TAG in REQUIRED_BASES
+
+
+def test_a_bundle_listing_postgres_passes_the_tag_check(tmp_path: Path) -> None:
+    """check_tags refuses every tag that is not a base: postgres:15 must be one, or bundles could not carry it."""
+    images_tar = tmp_path / "images.tar"
+    with tarfile.open(images_tar, "w") as archive:
+        data = json.dumps([{"Config": "x.json", "RepoTags": [TAG], "Layers": []}]).encode()
+        member = tarfile.TarInfo("manifest.json")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    manifest = BundleManifest(1, "now", (BundleImage(TAG, "sha256:x", 1, "local stand-in"),), "0", 0)
+    check_tags(manifest, images_tar)  # raises BundleError for a tag that is not a workshop base
+
+
+@pytest.mark.docker
+def test_postgres_is_present_and_a_stand_in_carries_its_labels(docker_client: docker.DockerClient) -> None:
+    status = base_status(docker_client, TAG)
+    assert status.present, "run `workshop bases`: postgres:15 is missing"
+    if status.state is BaseState.OFFICIAL:
+        return  # the official image is its own reference
+    labels = docker_client.images.get(TAG).labels
+    assert labels[recipes.LABEL_STAND_IN] == TAG
+    assert labels[recipes.LABEL_RECIPE] == recipes.RECIPE_VERSION
+    assert status.state is BaseState.STAND_IN
+
+
+@pytest.mark.docker
+def test_postgres_has_the_official_entrypoint_command_port_and_pgdata(docker_client: docker.DockerClient) -> None:
+    config = docker_client.images.get(TAG).attrs["Config"]
+    assert config["Entrypoint"] == ["docker-entrypoint.sh"]
+    assert config["Cmd"] == ["postgres"]
+    assert "5432/tcp" in config["ExposedPorts"]
+    assert "PGDATA=/var/lib/postgresql/data" in config["Env"]
+
+
+@pytest.fixture
+def database(docker_client: docker.DockerClient) -> Iterator[Container]:
+    """A cold postgres:15 with no network, listening on its loopback only, as the grader's probe starts it."""
+    container = docker_client.containers.run(
+        TAG, ["-c", "listen_addresses=127.0.0.1"], detach=True, network_mode="none", environment=ENV,
+        labels={PROJECT_LABEL: "test"},
+    )
+    try:
+        yield container
+    finally:
+        container.remove(force=True, v=True)  # v: the image declares PGDATA a volume, as the official one does
+
+
+def _wait_ready(container: Container) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < READY_TIMEOUT_S:
+        code, _ = container.exec_run(["pg_isready", "-q", "-h", "127.0.0.1", "-U", ENV["POSTGRES_USER"]])
+        if code == 0:
+            return time.monotonic() - started
+        container.reload()
+        assert container.status == "running", container.logs().decode(errors="replace")[-3000:]
+        time.sleep(0.1)
+    pytest.fail(f"pg_isready never succeeded: {container.logs().decode(errors='replace')[-3000:]}")
+
+
+def _psql(container: Container, sql: str, user: str = ENV["POSTGRES_USER"], database: str = ENV["POSTGRES_DB"],
+          password: str = ENV["POSTGRES_PASSWORD"]) -> tuple[int, str]:
+    code, out = container.exec_run(
+        ["psql", "-h", "127.0.0.1", "-U", user, "-d", database, "-w", "-Atc", sql],
+        environment={"PGPASSWORD": password}, user="postgres",
+    )
+    return code, out.decode(errors="replace").strip()
+
+
+@pytest.mark.docker
+def test_postgres_starts_without_network_and_answers_psql_on_loopback(database: Container) -> None:
+    _wait_ready(database)
+    code, out = _psql(database, "SELECT current_user, current_database(), "
+                                "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
+                                "current_setting('listen_addresses'), current_setting('server_version_num')")
+    assert code == 0, out
+    user, db, superuser, listen, version = out.split("|")
+    assert (user, db, superuser, listen) == ("workshop", "notes", "t", "127.0.0.1")
+    assert version.startswith("15")
+    code, out = _psql(database, "CREATE TABLE t (n int); INSERT INTO t VALUES (41), (1); SELECT sum(n) FROM t")
+    assert (code, out.splitlines()[-1]) == (0, "42")
+
+
+@pytest.mark.docker
+def test_postgres_made_only_the_user_and_database_it_was_asked_for(database: Container) -> None:
+    _wait_ready(database)
+    code, out = _psql(database, "SELECT 1", database="missing")
+    assert code != 0 and 'database "missing" does not exist' in out
+    code, out = _psql(database, "SELECT 1", user="postgres", database="postgres")
+    assert code != 0 and 'role "postgres" does not exist' in out  # POSTGRES_USER replaced the default superuser
+
+
+@pytest.mark.docker
+def test_postgres_server_processes_run_as_the_postgres_user(database: Container) -> None:
+    _wait_ready(database)
+    effective_uids = ("id -u postgres; for s in /proc/[0-9]*/status; do "
+                      "grep -q '^Name:.*postgres' $s && awk '/^Uid:/{print $3}' $s; done; true")
+    code, out = database.exec_run(["sh", "-c", effective_uids])
+    assert code == 0
+    postgres_uid, *server_uids = out.decode().split()
+    assert len(server_uids) >= 3  # the postmaster and its background workers
+    assert set(server_uids) == {postgres_uid} and postgres_uid != "0"
+
+
+@pytest.mark.docker
+def test_postgres_refuses_a_first_start_without_a_password(docker_client: docker.DockerClient) -> None:
+    container = docker_client.containers.run(TAG, detach=True, network_mode="none", labels={PROJECT_LABEL: "test"})
+    try:
+        result = container.wait(timeout=READY_TIMEOUT_S)
+        logs = container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True, v=True)
+    assert result["StatusCode"] != 0
+    assert "POSTGRES_PASSWORD" in logs and "POSTGRES_HOST_AUTH_METHOD=trust" in logs
