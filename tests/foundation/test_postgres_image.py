@@ -81,10 +81,10 @@ def database(docker_client: docker.DockerClient) -> Iterator[Container]:
         container.remove(force=True, v=True)  # v: the image declares PGDATA a volume, as the official one does
 
 
-def _wait_ready(container: Container) -> float:
+def _wait_ready(container: Container, user: str = ENV["POSTGRES_USER"]) -> float:
     started = time.monotonic()
     while time.monotonic() - started < READY_TIMEOUT_S:
-        code, _ = container.exec_run(["pg_isready", "-q", "-h", "127.0.0.1", "-U", ENV["POSTGRES_USER"]])
+        code, _ = container.exec_run(["pg_isready", "-q", "-h", "127.0.0.1", "-U", user])
         if code == 0:
             return time.monotonic() - started
         container.reload()
@@ -147,3 +147,36 @@ def test_postgres_refuses_a_first_start_without_a_password(docker_client: docker
         container.remove(force=True, v=True)
     assert result["StatusCode"] != 0
     assert "POSTGRES_PASSWORD" in logs and "POSTGRES_HOST_AUTH_METHOD=trust" in logs
+
+
+@pytest.mark.docker
+def test_postgres_trust_mode_starts_without_a_password_and_passes_server_options(
+        docker_client: docker.DockerClient) -> None:
+    container = docker_client.containers.run(
+        TAG, ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"], detach=True, network_mode="none",
+        environment={"POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_INITDB_ARGS": "--no-sync"},
+        labels={PROJECT_LABEL: "test"},
+    )
+    try:
+        _wait_ready(container, user="postgres")
+        code, out = _psql(container, "SHOW fsync", user="postgres", database="postgres", password="")
+        assert (code, out) == (0, "off")
+    finally:
+        container.remove(force=True, v=True)
+
+
+@pytest.mark.docker
+def test_postgres_runs_hardened_as_the_postgres_user_with_no_capabilities(docker_client: docker.DockerClient) -> None:
+    """A launcher may drop every capability and start it as `postgres` on tmpfs: no chown or setpriv is needed."""
+    container = docker_client.containers.run(
+        TAG, ["-c", "listen_addresses=127.0.0.1"], detach=True, network_mode="none", environment=ENV,
+        user="postgres", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+        tmpfs={"/var/lib/postgresql/data": "uid=999,gid=999,mode=0700", "/var/run/postgresql": "uid=999,gid=999"},
+        labels={PROJECT_LABEL: "test"},
+    )
+    try:
+        _wait_ready(container)
+        code, out = _psql(container, "SELECT current_database()")
+        assert (code, out) == (0, "notes")
+    finally:
+        container.remove(force=True, v=True)
