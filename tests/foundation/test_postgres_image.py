@@ -19,9 +19,17 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from grader.bases import recipes
+from grader.bases import recipes, stand_ins
 from grader.bases.bundle import BundleImage, BundleManifest, check_tags
-from grader.bases.catalog import BASES_BY_TAG, REQUIRED_BASES, SERVICE_IMAGES, BaseGroup, BaseState, base_status
+from grader.bases.catalog import (
+    BASES_BY_TAG,
+    REQUIRED_BASES,
+    SERVICE_IMAGES,
+    BaseGroup,
+    BaseSpec,
+    BaseState,
+    base_status,
+)
 from grader.paths import PROJECT_LABEL
 
 TAG = "postgres:15"
@@ -180,3 +188,24 @@ def test_postgres_runs_hardened_as_the_postgres_user_with_no_capabilities(docker
         assert (code, out) == (0, "notes")
     finally:
         container.remove(force=True, v=True)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("group", [BaseGroup.SERVICE, BaseGroup.EXERCISE])
+def test_a_service_image_that_cannot_be_built_is_reported_but_an_exercise_base_stops_the_run(
+        docker_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, group: BaseGroup) -> None:
+    """`workshop bases` still makes the exercise bases when postgres:15 cannot be made (the probe then notes that
+    the database is not available); a failing exercise base stops it. A private tag, so nothing shared is touched."""
+    spec = BaseSpec("docker-diet-workshop-test-unbuildable:1", "debian:bookworm-slim", 1, group=group)
+    recipe = "FROM debian:bookworm-slim\nRUN echo no-apt; exit 3\n"  # fails, so the tag is never made
+    monkeypatch.setattr(stand_ins, "_recipe", lambda spec, has_ca: recipe)
+    monkeypatch.setattr(stand_ins, "LOG_DIR", tmp_path / "logs")  # the build log stays in the test's folder
+    inputs = stand_ins._BuildInputs(tmp_path, (), None, None)  # postgres and this recipe need no prepared input
+    if group is BaseGroup.EXERCISE:
+        with pytest.raises(stand_ins.BaseBuildError, match="no-apt"):
+            stand_ins._make_one(docker_client, spec, None, inputs, False, lambda _: None)
+        return
+    said: list[str] = []
+    outcome = stand_ins._make_one(docker_client, spec, None, inputs, False, said.append)
+    assert outcome.action == "failed" and not outcome.status.present
+    assert "no-apt" in outcome.note and any("could not make" in line for line in said)
