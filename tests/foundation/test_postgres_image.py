@@ -209,3 +209,20 @@ def test_a_service_image_that_cannot_be_built_is_reported_but_an_exercise_base_s
     outcome = stand_ins._make_one(docker_client, spec, None, inputs, False, said.append)
     assert outcome.action == "failed" and not outcome.status.present
     assert "no-apt" in outcome.note and any("could not make" in line for line in said)
+
+
+@pytest.mark.docker
+def test_doctor_warns_for_a_missing_service_image_and_fails_for_a_missing_exercise_base(
+        docker_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workshop runs without postgres:15 (the probe says the database is not available); not without a base."""
+    from grader.bases import doctor
+
+    service = BaseSpec("docker-diet-workshop-test-absent:service", None, 1, group=BaseGroup.SERVICE)
+    exercise = BaseSpec("docker-diet-workshop-test-absent:exercise", None, 1)
+    monkeypatch.setattr(doctor, "REQUIRED_BASES", (exercise.tag, service.tag, TAG))
+    monkeypatch.setattr(doctor, "BASES_BY_TAG", {spec.tag: spec for spec in (exercise, service, BASES_BY_TAG[TAG])})
+    lines = {line.name: line for line in doctor._base_lines(docker_client)}
+    assert lines[f"base {exercise.tag}"].verdict is doctor.Verdict.FAIL
+    assert lines[f"service {service.tag}"].verdict is doctor.Verdict.WARN
+    assert "database not available" in lines[f"service {service.tag}"].detail
+    assert lines[f"service {TAG}"].verdict is doctor.Verdict.OK
