@@ -20,6 +20,7 @@ __all__ = [
     "BASES",
     "BASES_BY_TAG",
     "EXERCISE_IMAGES",
+    "POSTGRES_IMAGE",
     "REQUIRED_BASES",
     "SERVICE_IMAGES",
     "BaseGroup",
@@ -49,6 +50,10 @@ class BaseSpec:
     group: BaseGroup = BaseGroup.EXERCISE
 
 
+#: The database the fastapi app's probe starts: the official image's interface (POSTGRES_USER/PASSWORD/DB,
+#: docker-entrypoint.sh, CMD postgres, port 5432), official or our stand-in (recipes.postgres).
+POSTGRES_IMAGE = "postgres:15"
+
 BASES: tuple[BaseSpec, ...] = (
     BaseSpec("debian:bookworm-slim", None, 75),
     BaseSpec("buildpack-deps:bookworm", "debian:bookworm-slim", 1000, required=False),
@@ -58,7 +63,7 @@ BASES: tuple[BaseSpec, ...] = (
     BaseSpec("node:20", "buildpack-deps:bookworm", 1100),
     BaseSpec("python:3.11", "buildpack-deps:bookworm", 1010),
     # the official postgres:15 (Debian 12) is about 420 MB; its size is part of no lesson
-    BaseSpec("postgres:15", "debian:bookworm-slim", 420, group=BaseGroup.SERVICE),
+    BaseSpec(POSTGRES_IMAGE, "debian:bookworm-slim", 420, group=BaseGroup.SERVICE),
 )
 BASES_BY_TAG = {spec.tag: spec for spec in BASES}
 #: Every tag `workshop bases` makes and a bundle carries, exercise bases first.
