@@ -15,10 +15,13 @@ import platform
 import unicodedata
 from collections.abc import Mapping
 
-__all__ = ["RESERVED_ARGS", "ExpansionError", "MetaArgs", "expand_word", "platform_args"]
+__all__ = ["CACHE_NAMESPACE_ARG", "RESERVED_ARGS", "ExpansionError", "MetaArgs", "expand_word", "platform_args"]
 
-#: Build arguments the grader passes itself (engine/buildkit.py): a Dockerfile may not take them as FROM input.
-RESERVED_ARGS = frozenset({"BUILDKIT_CACHE_MOUNT_NS"})
+#: The build argument BuildKit's Dockerfile frontend reads as the cache-mount namespace (keyCacheNS), which
+#: grader/engine/buildkit.py passes.
+CACHE_NAMESPACE_ARG = "BUILDKIT_CACHE_MOUNT_NS"
+#: Build arguments the grader passes itself: a Dockerfile may not take them as FROM input.
+RESERVED_ARGS = frozenset({CACHE_NAMESPACE_ARG})
 _SPECIAL = frozenset("@*#?-$!0")
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from grader.dockerfile import DockerfileInfo, Instruction, tokenize
+from grader.dockerfile import DockerfileInfo, Instruction, Stage, tokenize
 from grader.errors import DisallowedImage, DockerfileError
 from grader.instruction_flags import FlagError, source_names
 from grader.paths import PROJECT_LABEL
@@ -39,6 +39,7 @@ __all__ = [
     "image_uses",
     "made_by_grader",
     "normalise",
+    "stage_of",
     "trigger_uses",
 ]
 
@@ -47,6 +48,8 @@ __all__ = [
 STAND_IN_LABELS = frozenset({f"{PROJECT_LABEL}.stand-in", f"{PROJECT_LABEL}.recipe"})
 _INDEX = re.compile(r"[+-]?[0-9]+")
 _INT64 = 2**63
+#: A stage number past the stages: the builder fails, or reaches an image named elsewhere; not a new image.
+_NOT_AN_IMAGE = Stage(-1, "scratch", None, 0, ())
 
 
 @dataclass(frozen=True)
@@ -79,20 +82,25 @@ def _stage_names(info: DockerfileInfo, line: int | None) -> set[str]:
     return {s.name for s in info.stages if s.name and (line is None or s.line < line)}
 
 
-def _is_stage(info: DockerfileInfo, use: ImageUse) -> bool:
-    """Whether every back end reads `use.name` as one of the Dockerfile's stages rather than as an image.
+def stage_of(info: DockerfileInfo, use: ImageUse) -> Stage | None:
+    """The stage that every back end reads `use.name` as, or None when some back end reads an image.
 
-    FROM: an earlier stage, exactly (BuildKit does not fold case). COPY --from: a stage number (never a new
-    image: BuildKit's states past the stages are images already named) or an earlier stage's name, either case
-    (the classic builder looks only at earlier stages, so a later stage's name is an image to it). A mount's
-    `from=` is BuildKit-only: any stage's name, either case, and no numbers."""
+    FROM: an earlier stage, exactly (BuildKit does not fold case). COPY --from: a stage number (past the stages,
+    BuildKit's numbers reach images already named, never a new one) or an earlier stage's name, either case (the
+    classic builder looks only at earlier stages, so a later stage's name is an image to it). A mount's `from=`
+    is BuildKit-only: any stage's name, either case, and no numbers."""
     if use.where == "FROM":
-        return use.name in _stage_names(info, use.line)
-    if use.where.endswith("COPY --from") or use.where.endswith("ADD --from"):
+        return next((s for s in info.stages if s.name == use.name and s.line < use.line), None)
+    if use.where.endswith(("COPY --from", "ADD --from")):
         if _INDEX.fullmatch(use.name) and -_INT64 <= int(use.name) < _INT64:
-            return True
-        return use.name.lower() in _stage_names(info, use.line)
-    return use.name.lower() in _stage_names(info, None)
+            index = int(use.name)
+            return info.stages[index] if 0 <= index < len(info.stages) else _NOT_AN_IMAGE
+        return next((s for s in info.stages if s.name == use.name.lower() and s.line < use.line), None)
+    return next((s for s in info.stages if s.name == use.name.lower()), None)
+
+
+def _is_stage(info: DockerfileInfo, use: ImageUse) -> bool:
+    return stage_of(info, use) is not None
 
 
 def trigger_uses(trigger: Instruction, line: int, prefix: str = "ONBUILD ") -> tuple[ImageUse, ...]:
