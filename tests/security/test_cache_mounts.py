@@ -23,6 +23,7 @@ SPELLINGS = [
     ("type=cache,id=npm,target=/cache,sharing=shared", "plain"),
     ('"type=cache,id=npm,target=/cache"', "plain"),  # the whole value quoted
     ('TYPE=cache,"ID=npm",Target=/cache,id=npm', "plain"),  # upper-case keys, a quoted field, the id twice
+    ("'\"type=cache\"',id=npm,target=/cache", "plain"),  # a CSV-quoted type (the old text rewrite missed it)
     ("type=cache,id=npm,target=/cache", "onbuild"),
 ]
 
