@@ -264,8 +264,8 @@ def _pull_missing_bases(api: docker.APIClient, info: DockerfileInfo, labels_of: 
     """Pull a base the engine lacks, as `docker build` would; when no registry answers, say which base is missing
     and what is on this machine, rather than the engine's network error."""
     for use in external_images(info):
-        if "$" in use.name or labels_of(use.name) is not None:
-            continue  # a build argument is the engine's to expand
+        if use.where.startswith("ONBUILD") or labels_of(use.name) is not None:
+            continue  # a trigger's image is the builder's to fetch, and only if a later stage runs the trigger
         repository, tag = parse_repository_tag(use.name)
         try:
             api.pull(repository, tag=tag or "latest")
