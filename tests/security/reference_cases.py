@@ -30,8 +30,9 @@ STAGE_MARKERS = {"one": "a", "two": "b", "0": "a", "1": "b"}
 
 @dataclass(frozen=True)
 class Case:
-    kind: str  # "copy" or "mount"
-    flag: str  # the flag as written in the Dockerfile
+    kind: str  # "copy", "mount", or "from" (a stage FROM a word with ARGs, copied from by number)
+    flag: str  # the flag as written in the Dockerfile; for "from", the FROM word
+    args: tuple[str, ...] = ()  # for "from": the ARGs before the first FROM, `{n}` for the case's own names
 
 
 def build_markers(client: docker.DockerClient) -> None:
@@ -113,9 +114,27 @@ def mount_case(draw: st.DrawFn) -> Case:
     return Case("mount", f"--mount={draw(_flag_quoted(text))}")
 
 
+@st.composite
+def from_case(draw: st.DrawFn) -> Case:
+    """A FROM whose image is spelled with ARGs declared before the first FROM, resolved as the builder does."""
+    tag = MARKERS[draw(st.sampled_from(["a", "c"]))]
+    repository, _, version = tag.partition(":")
+    args, word = draw(st.sampled_from([
+        (("A{n}=" + tag,), "${A{n}}"), (("A{n}=" + tag,), "$A{n}"), (("A{n}=" + tag,), '"${A{n}}"'),
+        (("A{n}",), "${A{n}:-" + tag + "}"), (("A{n}=" + tag, 'B{n}="${A{n}}"'), "$B{n}"),
+        (("A{n}=" + repository,), "${A{n}}:" + version), (("A{n}=x",), "${A{n}:+" + tag + "}"),
+        (("A{n}='" + tag + "'",), "${A{n}:-nothing}"), ((), f'"{tag}"'), (("A{n}=" + tag,), "${A{n}}${NOPE{n}}"),
+    ]))
+    return Case("from", word, args)
+
+
 def dockerfile(cases: list[Case], buildkit: bool) -> str:
-    """One Dockerfile for many cases; the classic builder gets the COPY cases only (it has no --mount)."""
-    lines = [HEADER.rstrip("\n")]
+    """One Dockerfile for many cases; the classic builder gets no mount cases (it has no --mount)."""
+    froms = [c for c in cases if c.kind == "from"]
+    lines = [arg.replace("{n}", str(n)) for n, c in enumerate(froms) for arg in (f"ARG {a}" for a in c.args)]
+    lines.append(HEADER.rstrip("\n"))
+    lines += [f"FROM {c.flag.replace('{n}', str(n))}" for n, c in enumerate(froms)]
+    cases = cases + [Case("copy", f"--from={2 + n}") for n in range(len(froms))]
     mounts = [c for c in cases if c.kind == "mount"] if buildkit else []
     if mounts:
         lines.append("FROM debian:bookworm-slim AS runner\nRUN mkdir /seen")
