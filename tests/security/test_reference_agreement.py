@@ -9,6 +9,7 @@ Bounded: EXAMPLES Dockerfiles per back end, one build each, no shrinking (marker
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,19 +20,24 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from redteam import BACKENDS, remove_tag
 from reference_cases import (
+    HEADER,
     MARKERS,
     Case,
     build_markers,
     builder_reading,
     copy_case,
     dockerfile,
+    from_case,
     grader_reading,
     mount_case,
 )
 
+from grader.api import _image_labels
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.engine.build import BuildRequest, choose_builder
+from grader.errors import BuildFailed
+from grader.image_policy import check_not_grader_made, image_uses
 from grader.paths import PROJECT_LABEL
 
 pytestmark = pytest.mark.docker
@@ -75,7 +81,7 @@ def test_the_grader_reads_the_references_the_builder_uses(backend: str, markers:
                                                          docker_client: docker.DockerClient) -> None:
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck),
               phases=(Phase.explicit, Phase.generate))  # no shrinking: each step is a build; the text is shown
-    @given(st.lists(st.one_of(copy_case(), mount_case()), min_size=4, max_size=10))
+    @given(st.lists(st.one_of(copy_case(), mount_case(), from_case()), min_size=4, max_size=10))
     def agree(cases: list[Case]) -> None:
         text = dockerfile(cases, buildkit=backend == "buildx")
         expected = grader_reading(text)
@@ -85,3 +91,34 @@ def test_the_grader_reads_the_references_the_builder_uses(backend: str, markers:
         COUNT["agreements"] += sum(used[key] == value for key, value in expected.items())
 
     agree()
+
+
+def _built_or_refused(api: docker.APIClient, backend: str, app: Path, text: str) -> dict[str, str] | None:
+    try:
+        return _built_by_engine(api, backend, app, text)
+    except BuildFailed:
+        return None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_onbuild_triggers_run_where_the_grader_reads_them(backend: str, markers: None, empty_app: Path,
+                                                          docker_client: docker.DockerClient) -> None:
+    """A trigger in the learner's own stage runs when a later stage is FROM it, and a base image's trigger runs in
+    the learner's build. The classic builder copies marker c from both; BuildKit v0.8 never loads an image first
+    named in a trigger, so its build fails: either way the builder uses no image but the one the grader named."""
+    api = docker_client.api
+    own = (f"{HEADER}FROM scratch AS base\nONBUILD COPY --from={MARKERS['c']} /marker /seen/0\nFROM base\n")
+    assert [u.name for u in image_uses(parse_dockerfile(own)) if u.where.startswith("ONBUILD")] == [MARKERS["c"]]
+    copied = _built_or_refused(api, backend, empty_app, own)
+    assert copied == {"/seen/0": "c"} if backend == "classic" else copied in ({"/seen/0": "c"}, None)
+    base = f"docker-diet-workshop/flags-agreement:onbuild-{uuid.uuid4().hex[:8]}"
+    docker_client.images.build(fileobj=io.BytesIO(
+        f"FROM {MARKERS['a']}\nONBUILD COPY --from={MARKERS['c']} /marker /seen/1\n".encode()), tag=base, rm=True)
+    try:
+        learner = f"FROM {base}\n"
+        read = check_not_grader_made(parse_dockerfile(learner), _image_labels(api))
+        assert MARKERS["c"] in read, f"the grader did not read the base's trigger: {read}"
+        copied = _built_or_refused(api, backend, empty_app, learner)
+        assert copied == {"/seen/1": "c"} if backend == "classic" else copied in ({"/seen/1": "c"}, None)
+    finally:
+        remove_tag(api, base)
