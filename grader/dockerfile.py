@@ -273,6 +273,9 @@ def _from_header(node: Node, global_args: MetaArgs) -> tuple[str, str | None]:
     except ExpansionError as error:
         _fail(node, f"the image `{_show(words[0])}` cannot be resolved as the builder resolves it: "
                     f"{_show(str(error), 200)}")
+    if not image:
+        _fail(node, f"`{_show(words[0])}` names no image: FROM sees only the ARGs declared before the first FROM "
+                    "(an ARG inside a stage is not one of them); declare it there, with a value")
     if not IMAGE_REFERENCE.match(image):
         raise DockerfileError(f"Line {line}: `{_show(image)}` is not a valid image name (lower-case name, optional "
                               f":tag, no quotes), e.g. `FROM python:3.11-slim`.", line=line)

@@ -39,7 +39,7 @@ from test_image_references import REFUSED  # noqa: E402
 
 CORPUS = Path(__file__).with_name("reference_corpus.json")
 ENGINE_REFUSES = ("flag-name-upper-case", "flag-value-as-next-word", "flag-twice", "copy-from-arg",
-                  "mount-from-arg", "mount-bare-quote", "mount-unknown-key")
+                  "mount-from-arg", "mount-bare-quote", "mount-unknown-key", "stage-arg-in-from")
 
 
 def _context(text: str) -> bytes:

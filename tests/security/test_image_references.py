@@ -65,6 +65,7 @@ REFUSED = {
                           "unexpected key"),
     "reserved-arg": ("ARG BUILDKIT_CACHE_MOUNT_NS=x\nFROM python:3.11-slim\n", 1, "reserved"),
     "unset-check": ("ARG X\nFROM ${X?}\n", 2, "cannot be resolved"),
+    "stage-arg-in-from": ("FROM python:3.11-slim\nARG X=python:3.11-slim\nFROM $X\n", 3, "names no image"),
 }
 
 
