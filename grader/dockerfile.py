@@ -8,8 +8,8 @@ Tokenizing is BuildKit's `frontend/dockerfile/parser` through the PyPI package `
 a file the way `docker build` does. The AST parser leaves keywords, flags and argument counts to BuildKit's
 `instructions.Parse`; `validate` checks those, for the engine the workshop runs (Docker 20.10 with BuildKit v0.8:
 no heredocs, no COPY --link, no RUN --network, no HEALTHCHECK --start-interval, and no `# syntax=` offline).
-Flags are read again by grader/instruction_flags.py with the grammar of the engine's BuildKit (the binding is a
-newer BuildKit that follows `# escape=` in flags and drops an ONBUILD trigger's flags), and ARGs in FROM are
+Flags are read again by grader/instruction_flags.py with the grammar of the engine's BuildKit (the binding drops
+an ONBUILD trigger's flags, and newer BuildKits change the flag grammar), and ARGs in FROM are
 expanded by grader/build_args.py as the builder expands them, so the image policy sees what the build uses.
 `replace_instruction` is the one way the project edits a Dockerfile.
 """

@@ -1,9 +1,11 @@
 """Instruction flags read with the grammar of the engine's own builder, so a check sees what the build uses.
 
-The PyPI parser under grader/dockerfile.py is a newer BuildKit than the one in Docker 20.10's daemon, and it
-gives flags as words only: it drops an ONBUILD trigger's flags, and its flag words follow `# escape=`, where the
-engine's BuildKit (v0.8, vendored by Docker 20.10, whose classic builder uses the same `instructions` package)
-always takes a backslash. So the grader reads flags itself, with that version's grammar, ported line for line:
+The PyPI parser under grader/dockerfile.py is another BuildKit build than the one in Docker 20.10's daemon, and
+it gives flags as words only: it drops an ONBUILD trigger's flags, and it leaves the values (CSV mount fields,
+stage or image) to the caller. Newer BuildKits also change the word grammar (they take the `# escape=` token in
+flags, where the engine's BuildKit v0.8, vendored by Docker 20.10, whose classic builder uses the same
+`instructions` package, always takes a backslash). So the grader reads flags itself, with the engine's version's
+grammar, ported line for line:
 
     logical line --split_flags--> ("--mount=type=cache,id=x", ...)      parser/split_command.go extractBuilderFlags
     flag words ---check_flag_words--> refusals the builder makes       instructions/bflag.go BFlags.Parse

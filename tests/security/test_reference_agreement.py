@@ -122,3 +122,14 @@ def test_onbuild_triggers_run_where_the_grader_reads_them(backend: str, markers:
         assert copied == {"/seen/1": "c"} if backend == "classic" else copied in ({"/seen/1": "c"}, None)
     finally:
         remove_tag(api, base)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_flag_escapes_ignore_the_escape_directive_as_the_engine_does(backend: str, markers: None, empty_app: Path,
+                                                                     docker_client: docker.DockerClient) -> None:
+    """BuildKit v0.8 (and so both back ends) reads a backslash in a flag as an escape even under `# escape=``,
+    where the newer parser binding would keep it: `fl\\ags` is `flags` to the builder, and to the grader."""
+    escaped = MARKERS["c"].replace("flags", "fl\\ags")
+    text = f"# escape=`\n{HEADER}FROM scratch\nCOPY --from={escaped} /marker /seen/0\n"
+    assert grader_reading(text) == {"/seen/0": "c"}
+    assert _built_by_engine(docker_client.api, backend, empty_app, text) == {"/seen/0": "c"}
