@@ -2,8 +2,8 @@
 
 The PyPI parser under grader/dockerfile.py is another BuildKit build than the one in Docker 20.10's daemon, and
 it gives flags as words only: it drops an ONBUILD trigger's flags, and it leaves the values (CSV mount fields,
-stage or image) to the caller. Newer BuildKits also change the word grammar (they take the `# escape=` token in
-flags, where the engine's BuildKit v0.8, vendored by Docker 20.10, whose classic builder uses the same
+stage or image) to the caller. Newer frontends also change the word grammar (from 1.15 they take the `# escape=`
+token in flags, where the engine's BuildKit v0.8, vendored by Docker 20.10, whose classic builder uses the same
 `instructions` package, always takes a backslash). So the grader reads flags itself, with the engine's version's
 grammar, ported line for line:
 
