@@ -30,7 +30,7 @@ from grader.engine.build import Builder, BuildRequest, choose_builder
 from grader.engine.inspect import compressed_estimate, inspect_image
 from grader.engine.run import RunLimits, run_image
 from grader.errors import DockerfileError, GradeError, NoEngine
-from grader.image_policy import LabelLookup, check_allowed, check_not_grader_made, external_images
+from grader.image_policy import EngineImage, LabelLookup, check_allowed, check_not_grader_made, external_images
 from grader.lint import lint_dockerfile
 from grader.model import (
     BaselineFacts,
@@ -218,8 +218,8 @@ def _gate_only(
 
 
 def _image_labels(api: docker.APIClient) -> LabelLookup:
-    """A lookup for grader.image_policy: (id, labels) of a local image, or None when the engine has none."""
-    def labels_of(name: str) -> tuple[str, dict[str, str]] | None:
+    """A lookup for grader.image_policy: id, labels and ONBUILD of a local image, or None when the engine has none."""
+    def labels_of(name: str) -> EngineImage | None:
         try:
             data = api.inspect_image(name)  # type: ignore[no-untyped-call]
         except docker.errors.ImageNotFound:
@@ -228,7 +228,9 @@ def _image_labels(api: docker.APIClient) -> LabelLookup:
             if exc.status_code in (400, 404):
                 return None
             raise
-        return str(data["Id"]), dict((data.get("Config") or {}).get("Labels") or {})
+        config = data.get("Config") or {}
+        return EngineImage(str(data["Id"]), dict(config.get("Labels") or {}),
+                           tuple(str(t) for t in config.get("OnBuild") or ()))
 
     return labels_of
 
@@ -262,8 +264,8 @@ def _pull_missing_bases(api: docker.APIClient, info: DockerfileInfo, labels_of: 
     """Pull a base the engine lacks, as `docker build` would; when no registry answers, say which base is missing
     and what is on this machine, rather than the engine's network error."""
     for use in external_images(info):
-        if "$" in use.name or labels_of(use.name) is not None:
-            continue  # a build argument is the engine's to expand
+        if use.where.startswith("ONBUILD") or labels_of(use.name) is not None:
+            continue  # a trigger's image is the builder's to fetch, and only if a later stage runs the trigger
         repository, tag = parse_repository_tag(use.name)
         try:
             api.pull(repository, tag=tag or "latest")
@@ -280,7 +282,8 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
     """Refuse grader-made bases, assemble the context and build; returns the inputs digest too."""
     labels_of = _image_labels(api)
     _pull_missing_bases(api, inputs.info, labels_of)
-    base_ids = check_not_grader_made(inputs.info, labels_of)  # pulled ones too: a registry's labels are not trusted
+    allowed = inputs.settings.allowed_bases if config.class_mode else None  # and what bases' ONBUILD reads
+    base_ids = check_not_grader_made(inputs.info, labels_of, allowed)  # pulled ones too: labels are not trusted
     builder = choose_builder(api, config.backend)
     context = assemble_context(config.app_dir or APPS_DIR / exercise, inputs.text, inputs.ignore_text)
     digest = inputs_digest(dockerfile=inputs.text, dockerignore=inputs.ignore_text, context_sha256=context.sha256,

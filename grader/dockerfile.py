@@ -8,19 +8,32 @@ Tokenizing is BuildKit's `frontend/dockerfile/parser` through the PyPI package `
 a file the way `docker build` does. The AST parser leaves keywords, flags and argument counts to BuildKit's
 `instructions.Parse`; `validate` checks those, for the engine the workshop runs (Docker 20.10 with BuildKit v0.8:
 no heredocs, no COPY --link, no RUN --network, no HEALTHCHECK --start-interval, and no `# syntax=` offline).
+Flags are read again by grader/instruction_flags.py with the grammar of the engine's BuildKit (the binding drops
+an ONBUILD trigger's flags, and newer BuildKits change the flag grammar), and ARGs in FROM are
+expanded by grader/build_args.py as the builder expands them, so the image policy sees what the build uses.
 `replace_instruction` is the one way the project edits a Dockerfile.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import NoReturn
 
 import dockerfile as buildkit  # BuildKit's parser (a cgo binding); the wheel ships no type information
 
+from grader.build_args import ExpansionError, MetaArgs
+from grader.dockerfile_model import WORKSHOP_ENGINE, Dialect, DockerfileInfo, Instruction, Node, Stage
 from grader.errors import DockerfileError
+from grader.instruction_flags import (
+    FlagError,
+    check_flag_words,
+    flag_pairs,
+    onbuild_expression,
+    parse_mount,
+    source_names,
+    split_flags,
+)
 
 __all__ = [
     "IMAGE_REFERENCE", "KNOWN_INSTRUCTIONS", "WORKSHOP_ENGINE", "Dialect", "DockerfileInfo", "Instruction", "Node",
@@ -42,148 +55,6 @@ _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _NO_INSTRUCTIONS = "file with no instructions"
 
 
-@dataclass(frozen=True)
-class Node:
-    """One instruction as BuildKit reads it; `end_line` covers continuations, comments and heredoc bodies."""
-
-    keyword: str  # upper-case
-    flags: tuple[str, ...]  # ("--from=build", ...), quotes already removed by BuildKit
-    words: tuple[str, ...]  # BuildKit's value: JSON items, (key, value, ...) for ENV and LABEL, words for FROM
-    json: bool
-    line: int
-    end_line: int
-    original: str  # the logical line, continuations joined (heredoc bodies included)
-    heredocs: tuple[str, ...]  # the heredoc names
-    sub_keyword: str | None  # ONBUILD's instruction
-
-    @property
-    def args(self) -> str:
-        """The text after the keyword and its flags."""
-        parts = self.original.strip().split(None, 1)
-        rest = parts[1] if len(parts) > 1 else ""
-        for _ in self.flags:
-            if rest.startswith("--"):
-                flag_and_rest = rest.split(None, 1)
-                rest = flag_and_rest[1].lstrip() if len(flag_and_rest) > 1 else ""
-        return rest.strip()
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """What an engine's Dockerfile frontend understands. The default, WORKSHOP_ENGINE, is the workshop's:
-    Docker 20.10 (classic builder) and its built-in BuildKit v0.8 (through buildx), offline."""
-
-    flags: Mapping[str, frozenset[str]] = field(default_factory=lambda: {
-        "FROM": frozenset({"platform"}),
-        "COPY": frozenset({"from", "chown", "chmod"}),
-        "ADD": frozenset({"chown", "chmod"}),
-        "RUN": frozenset({"mount"}),
-        "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "retries"}),
-    })
-    #: "KEYWORD --flag" that the classic builder refuses and BuildKit builds.
-    buildkit_only_flags: frozenset[str] = frozenset({"COPY --chmod", "ADD --chmod", "RUN --mount"})
-    #: Heredocs need Dockerfile frontend 1.4 (BuildKit >= 0.10); then they are BuildKit-only.
-    heredocs: bool = False
-    #: `# syntax=` pulls a frontend image from a registry, which the workshop never reaches.
-    syntax_directive: bool = False
-
-
-WORKSHOP_ENGINE = Dialect()
-
-
-@dataclass(frozen=True)
-class Instruction:
-    """One instruction, its flags (`--from=builder`) and the lines it spans (1-based)."""
-
-    keyword: str
-    args: str
-    flags: tuple[str, ...]
-    line: int
-    stage: int
-    end_line: int = 0  # 0: the same as `line` (an instruction made by hand)
-
-    @property
-    def text(self) -> str:
-        return " ".join((self.keyword, *self.flags, self.args)).strip()
-
-    def flag(self, name: str) -> str | None:
-        """The value of `--name=value`, or None."""
-        for flag in self.flags:
-            key, _, value = flag.partition("=")
-            if key == f"--{name}":
-                return value
-        return None
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One FROM and what follows it."""
-
-    index: int
-    base: str
-    name: str | None
-    line: int
-    instructions: tuple[Instruction, ...]
-
-    def last(self, keyword: str) -> Instruction | None:
-        found = [i for i in self.instructions if i.keyword == keyword]
-        return found[-1] if found else None
-
-
-@dataclass(frozen=True)
-class DockerfileInfo:
-    """The parsed Dockerfile; `buildkit_features` lists (line, what) that the classic builder cannot do."""
-
-    text: str
-    stages: tuple[Stage, ...]
-    buildkit_features: tuple[tuple[int, str], ...]
-
-    @property
-    def final_stage(self) -> Stage:
-        return self.stages[-1]
-
-    def stage_named(self, ref: str) -> Stage | None:
-        for stage in self.stages:
-            if stage.name == ref.lower() or ref == str(stage.index):
-                return stage
-        return None
-
-    def ancestry(self, stage: Stage) -> tuple[Stage, ...]:
-        """The stage and the stages it is FROM, nearest first (FROM builder inherits builder's files)."""
-        chain = [stage]
-        seen = {stage.index}
-        while (parent := self.stage_named(chain[-1].base)) is not None and parent.index not in seen:
-            chain.append(parent)
-            seen.add(parent.index)
-        return tuple(chain)
-
-    @property
-    def final_user(self) -> str | None:
-        """The last USER of the final stage, following FROM <stage>; None when no stage sets one."""
-        for stage in self.ancestry(self.final_stage):
-            user = stage.last("USER")
-            if user is not None:
-                return user.args.strip()
-        return None
-
-    @property
-    def final_base(self) -> str:
-        """The image the final stage starts from, following FROM <stage> to an image name."""
-        return self.ancestry(self.final_stage)[-1].base
-
-    def instruction_at(self, line: int) -> Instruction | None:
-        """The instruction that covers `line` (or the last one before it), for mapping "Dockerfile:12" to text."""
-        best: Instruction | None = None
-        for stage in self.stages:
-            for instruction in stage.instructions:
-                if instruction.line <= line:
-                    best = instruction
-        return best
-
-    def all_instructions(self) -> tuple[Instruction, ...]:
-        return tuple(i for stage in self.stages for i in stage.instructions)
-
-
 # ------------------------------------------------------------------------------------------- 1. tokenize
 def tokenize(text: str) -> tuple[Node, ...]:
     """BuildKit's reading of `text`; its errors become a DockerfileError naming the line."""
@@ -196,13 +67,27 @@ def tokenize(text: str) -> tuple[Node, ...]:
 
 
 def _node(command: buildkit.Command) -> Node:
-    sub = command.sub_cmd
-    return Node(
-        keyword=str(command.cmd).upper(), flags=tuple(str(f) for f in command.flags),
+    sub, original = command.sub_cmd, str(command.original)
+    node = Node(
+        keyword=str(command.cmd).upper(), flags=split_flags(original),
         words=tuple(str(w) for w in command.value), json=bool(command.json), line=int(command.start_line),
-        end_line=int(command.end_line), original=str(command.original),
+        end_line=int(command.end_line), original=original,
         heredocs=tuple(str(h.name) for h in command.heredocs), sub_keyword=str(sub).upper() if sub else None,
     )
+    return replace(node, trigger=_trigger(node)) if node.keyword == "ONBUILD" and sub else node
+
+
+def _trigger(node: Node) -> Node:
+    """ONBUILD's instruction as the builder reads it when a stage starts FROM this one: the line without
+    `ONBUILD`, parsed again on its own (so with the default escape token), with its own flags."""
+    expression = onbuild_expression(node.original)
+    try:
+        commands = buildkit.parse_string(expression)
+    except buildkit.GoParseError as error:
+        _fail(node, f"its trigger `{_show(expression)}` does not parse: {_show(str(error))}")
+    if len(commands) != 1:
+        _fail(node, "an ONBUILD trigger must be a single instruction")
+    return replace(_node(commands[0]), line=node.line, end_line=node.end_line)
 
 
 def _check_characters(text: str) -> None:
@@ -317,16 +202,20 @@ def _check_keyword(node: Node, seen_from: bool) -> None:
 
 
 def _check_flags(node: Node, dialect: Dialect) -> list[tuple[int, str]]:
+    """BFlags' refusals, for the instruction and an ONBUILD's trigger; `RUN --mount` values parse as BuildKit
+    parses them. Returns the BuildKit-only flags used."""
     features = []
-    keyword = node.sub_keyword if node.keyword == "ONBUILD" and node.sub_keyword else node.keyword
-    for flag in node.flags:
-        name = flag[2:].split("=", 1)[0]
-        if name not in dialect.flags.get(keyword, frozenset()):
-            _fail(node, f"this engine's Dockerfile frontend has no `{keyword} --{_show(name, 40)}`; remove the flag "
-                        f"(flags it knows for {keyword}: "
-                        f"{', '.join(sorted(dialect.flags.get(keyword, ()))) or 'none'})")
-        if f"{keyword} --{name}" in dialect.buildkit_only_flags:
-            features.append((node.line, f"{keyword} --{name}"))
+    for keyword, flags in ((node.keyword, node.flags), *(((node.trigger.keyword, node.trigger.flags),)
+                                                         if node.trigger else ())):
+        try:
+            check_flag_words(keyword, flags, dialect.flags)
+            for value in (v for name, v in flag_pairs(flags) if name == "mount" and v is not None):
+                parse_mount(value)
+            source_names(keyword, flags)
+        except FlagError as error:
+            _fail(node, _show(str(error), 300))
+        features += [(node.line, f"{keyword} --{name}") for name, _ in flag_pairs(flags)
+                     if f"{keyword} --{name}" in dialect.buildkit_only_flags]
     return features
 
 
@@ -361,11 +250,6 @@ def _check_directives(text: str, dialect: Dialect) -> None:
 
 
 # ------------------------------------------------------------------------------------------- 3. the model
-def _substitute(value: str, args: dict[str, str]) -> str:
-    """`node:${NODE_VERSION}` with the ARG defaults declared before the first FROM (as the builder does)."""
-    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: args.get(m.group(1), m.group(0)), value)
-
-
 _NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
 #: Docker's image reference grammar (distribution/reference): [domain/]name[:tag][@digest].
@@ -376,7 +260,7 @@ IMAGE_REFERENCE = re.compile(
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
-def _from_header(node: Node, global_args: dict[str, str]) -> tuple[str, str | None]:
+def _from_header(node: Node, global_args: MetaArgs) -> tuple[str, str | None]:
     """(image, stage name) of `FROM image [AS name]`, rejecting what Docker rejects."""
     words, line = node.words, node.line
     if not words:
@@ -384,8 +268,15 @@ def _from_header(node: Node, global_args: dict[str, str]) -> tuple[str, str | No
     if len(words) not in (1, 3) or (len(words) == 3 and words[1].upper() != "AS"):
         _fail(node, f"FROM takes an image and optionally `AS name` (`FROM node:20-slim AS build`), not "
                     f"`{_show(node.args)}`")
-    image = _substitute(words[0], global_args)
-    if ("$" not in image and not IMAGE_REFERENCE.match(image)) or image.count('"') % 2 or image.count("'") % 2:
+    try:
+        image = global_args.expand(words[0])
+    except ExpansionError as error:
+        _fail(node, f"the image `{_show(words[0])}` cannot be resolved as the builder resolves it: "
+                    f"{_show(str(error), 200)}")
+    if not image:
+        _fail(node, f"`{_show(words[0])}` names no image: FROM sees only the ARGs declared before the first FROM "
+                    "(an ARG inside a stage is not one of them); declare it there, with a value")
+    if not IMAGE_REFERENCE.match(image):
         raise DockerfileError(f"Line {line}: `{_show(image)}` is not a valid image name (lower-case name, optional "
                               f":tag, no quotes), e.g. `FROM python:3.11-slim`.", line=line)
     name = words[2].lower() if len(words) == 3 else None
@@ -395,22 +286,41 @@ def _from_header(node: Node, global_args: dict[str, str]) -> tuple[str, str | No
     return image, name
 
 
-def _stages(nodes: tuple[Node, ...]) -> tuple[Stage, ...]:
-    """Group the instructions under their FROM; ARG defaults before the first FROM fill in FROM's image."""
+def _instruction(node: Node, stage: int) -> Instruction:
+    trigger = _instruction(node.trigger, stage) if node.trigger else None
+    return Instruction(node.keyword, node.args, node.flags, node.line, stage, node.end_line, trigger)
+
+
+def _escape_token(text: str) -> str:
+    """The `# escape=` directive's token (a backslash by default), which BuildKit's word expansion uses."""
+    for raw in text.removeprefix("\ufeff").split("\n"):
+        match = _DIRECTIVE.match(raw.strip())
+        if not match:
+            break
+        if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
+            return match.group(2)
+    return "\\"
+
+
+def _stages(nodes: tuple[Node, ...], escape: str) -> tuple[Stage, ...]:
+    """Group the instructions under their FROM; ARGs before the first FROM fill in FROM's image as the builder
+    expands them."""
     stages: list[Stage] = []
     current: list[Instruction] = []
     header: tuple[str, str | None, int] | None = None
-    global_args: dict[str, str] = {}
+    global_args = MetaArgs(escape)
     for node in nodes:
         if node.keyword == "FROM":
             if header is not None:
                 stages.append(Stage(len(stages), header[0], header[1], header[2], tuple(current)))
             header, current = (*_from_header(node, global_args), node.line), []
         elif header is None:  # validate() let only ARG come before FROM
-            name, _, default = node.args.partition("=")
-            global_args[name.strip()] = default.strip().strip('"\'')
+            try:
+                global_args.declare(node.words)
+            except ExpansionError as error:
+                _fail(node, _show(str(error), 200))
         else:
-            current.append(Instruction(node.keyword, node.args, node.flags, node.line, len(stages), node.end_line))
+            current.append(_instruction(node, len(stages)))
     if header is None:
         raise DockerfileError("The Dockerfile has no FROM instruction.")
     stages.append(Stage(len(stages), header[0], header[1], header[2], tuple(current)))
@@ -424,7 +334,7 @@ def parse_dockerfile(text: str, dialect: Dialect = WORKSHOP_ENGINE) -> Dockerfil
     _check_directives(text, dialect)
     nodes = tokenize(text)
     features = validate(nodes, dialect)
-    return DockerfileInfo(text=text, stages=_stages(nodes), buildkit_features=features)
+    return DockerfileInfo(text=text, stages=_stages(nodes, _escape_token(text)), buildkit_features=features)
 
 
 # ------------------------------------------------------------------------------------------- editing

@@ -1,18 +1,17 @@
 """BuildKit through the docker CLI's buildx plugin (`docker buildx build --load`), fed the context on stdin.
 
-Cache mounts are namespaced per submission, each step is limited as it appears (buildx's docker driver takes no
-per-build limits), the image id comes from the iidfile, and SIGKILL follows SIGINT at the deadline.
+Cache mounts are namespaced per submission by BuildKit itself (BUILDKIT_CACHE_MOUNT_NS), each step is limited
+as it appears (buildx's docker driver takes no per-build limits), the image id comes from the iidfile, and
+SIGKILL follows SIGINT at the deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import signal
 import subprocess
-import tarfile
 import tempfile
 import threading
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import IO
 
 import docker
 
-from grader.context import DOCKERFILE_NAME
 from grader.dockerfile import DockerfileInfo, Instruction
 from grader.engine.build import (
     FORK_FAILED,
@@ -34,7 +32,7 @@ from grader.engine.build import (
     remove_own_image,
     step_failure,
 )
-from grader.engine.cache_mounts import cache_namespace, scope_cache_mounts
+from grader.engine.cache_mounts import CACHE_NAMESPACE_ARG, cache_namespace
 from grader.engine.confinement import (
     BuildkitStepLimiter,
     buildkit_oom_kills,
@@ -64,26 +62,10 @@ def _instruction_by_text(info: DockerfileInfo, text: str) -> Instruction | None:
     return None
 
 
-def _scoped_context(request: BuildRequest) -> IO[bytes]:
-    """The context tar, with the Dockerfile's cache mounts put in this submission's namespace if it has any."""
-    text = request.context.dockerfile_text
-    scoped = scope_cache_mounts(text, cache_namespace(request.tag))
+def _context(request: BuildRequest) -> IO[bytes]:
+    """The context tar as assembled: the Dockerfile goes to BuildKit exactly as the grader parsed it."""
     request.context.tar.seek(0)
-    if scoped == text:
-        return request.context.tar
-    rewritten = tempfile.TemporaryFile()  # noqa: SIM115 - handed to buildx as stdin, freed when dropped
-    with tarfile.open(fileobj=request.context.tar, mode="r:") as source, \
-            tarfile.open(fileobj=rewritten, mode="w", format=tarfile.GNU_FORMAT) as target:
-        for member in source:
-            if member.name == DOCKERFILE_NAME:
-                data = scoped.encode()
-                member.size = len(data)
-                target.addfile(member, io.BytesIO(data))
-            else:
-                target.addfile(member, source.extractfile(member) if member.isfile() else None)
-    request.context.tar.seek(0)
-    rewritten.seek(0)
-    return rewritten
+    return request.context.tar
 
 
 def _buildx_line(line: str, state: BuildState) -> None:
@@ -131,7 +113,8 @@ def _buildx_command(request: BuildRequest, state: BuildState, iidfile: str) -> l
     command = ["docker", "buildx", "build", "--load", "--progress=plain", "--pull=false", "--iidfile", iidfile]
     for key, value in state.labels(request).items():
         command += ["--label", f"{key}={value}"]
-    for key, value in request.build_args.items():
+    build_args = {**request.build_args, CACHE_NAMESPACE_ARG: cache_namespace(request.tag)}
+    for key, value in build_args.items():
         command += ["--build-arg", f"{key}={value}"]
     if request.nocache:
         command.append("--no-cache")
@@ -166,7 +149,7 @@ class BuildxBuilder:
         with tempfile.TemporaryDirectory(prefix="workshop-buildx-") as tmp:
             iidfile = os.path.join(tmp, "iid")
             with limiter or contextlib.nullcontext():
-                code = _run_buildx(_buildx_command(request, state, iidfile), _scoped_context(request), request, state)
+                code = _run_buildx(_buildx_command(request, state, iidfile), _context(request), request, state)
             image_id = _read_iid(iidfile)
         if state.expired.is_set():
             if image_id:
