@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from grader.checks.lessons import lesson
+from grader.checks.unread import PACKAGE_DATABASES, unindexed_outcome
 from grader.model import ImageFacts
 from grader.registry import Evidence, Outcome, check
 
@@ -99,6 +100,8 @@ def no_compilers(ev: Evidence) -> Outcome:
     not a compiler: the official python images ship it. Works on images without a shell: it reads the files.
     """
     assert ev.image is not None
+    if (unread := unindexed_outcome(ev.image, "the image is free of compilers", PACKAGE_DATABASES)) is not None:
+        return unread
     paths, packages = find_compilers(ev.image)
     found = paths + [f"package {p}" for p in packages]
     if not found:
