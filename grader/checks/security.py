@@ -59,8 +59,10 @@ def non_root(ev: Evidence) -> Outcome:
     measured = f"USER {shown} -> uid {shown_uid}; running uid {running if running is not None else '?'}"
     hint = "Add `USER node` (node images) or create a user (`useradd -r -u 10001 app`) and set USER in the final stage."
     if uid is None:
+        cut = next((f" as far as the grader read it: {name}" for name in ev.image.truncated_files
+                    if name.startswith("/etc/passwd")), "")
         return Outcome(False, measured, "uid != 0",
-                       f"USER {user} is not in the image's /etc/passwd, so it cannot start as that user.",
+                       f"USER {user} is not in the image's /etc/passwd{cut}, so it cannot start as that user.",
                        hint="Create the user in the final stage (`useradd`/`adduser`) or use a numeric uid.")
     if uid == 0:
         return Outcome(False, measured, "uid != 0", f"The final stage runs as root (USER {shown}).", hint=hint)
