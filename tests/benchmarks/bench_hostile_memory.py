@@ -32,11 +32,11 @@ GOAL_MB = 500
 HOSTILE = {
     "sparse-3.5GB-file": "RUN truncate -s 3500M /big",
     "sparse-3.5GB-passwd": "RUN truncate -s 3500M /etc/passwd",
-    "100MB-passwd": "RUN awk 'BEGIN{for(i=0;i<4000000;i++) printf \"user%d:x:%d:%d::/home/u:/bin/sh\\n\",i,i,i}' "
+    "185MB-passwd": "RUN awk 'BEGIN{for(i=0;i<4000000;i++) printf \"user%d:x:%d:%d::/home/u:/bin/sh\\n\",i,i,i}' "
                     "> /etc/passwd",
-    "1.5GB-dpkg-status": "RUN awk 'BEGIN{for(i=0;i<25000000;i++) printf \"Package: p%d\\nStatus: install ok "
+    "1.2GB-dpkg-status": "RUN awk 'BEGIN{for(i=0;i<25000000;i++) printf \"Package: p%d\\nStatus: install ok "
                          "installed\\n\\n\",i}' > /var/lib/dpkg/status",
-    "300k-tiny-files": "RUN mkdir /many && cd /many && for d in $(seq 300); do mkdir $d && (cd $d && "
+    "300k-empty-files": "RUN mkdir /many && cd /many && for d in $(seq 300); do mkdir $d && (cd $d && "
                        "seq 1000 | xargs touch); done",
     "600k-empty-files": "RUN mkdir /many && cd /many && for d in $(seq 600); do mkdir $d && (cd $d && "
                         "seq 1000 | xargs touch); done",
