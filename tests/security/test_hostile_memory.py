@@ -28,7 +28,7 @@ CHILD = Path(__file__).with_name("grade_child.py")
 PEAK_BOUND_MB = 250
 
 HOSTILE = """FROM debian:bookworm-slim
-RUN truncate -s 300M /big
+RUN mkdir -p /var/lib/dpkg/status.d && truncate -s 300M /var/lib/dpkg/status.d/zeros
 RUN awk 'BEGIN{for(i=0;i<550000;i++) printf "user%d:x:%d:%d::/home/u:/bin/sh\\n",i,i+2000,i+2000}' >> /etc/passwd \\
  && echo 'ghost:x:1000:1000::/home/ghost:/bin/sh' >> /etc/passwd
 USER ghost
@@ -82,14 +82,18 @@ def tag(docker_client: docker.DockerClient) -> Iterator[str]:
 
 
 def test_a_hostile_image_is_graded_within_the_grader_s_memory_bound(tmp_path: Path, tag: str) -> None:
-    """A 300 MB sparse file and a 21 MB /etc/passwd whose USER is past the grader's read bound."""
+    """A 300 MB sparse dpkg status file (read whole, it took the grade past 1 GB) and a 24 MB /etc/passwd whose
+    USER is past the grader's read bound."""
     code, peak, result = _grade(_app(tmp_path, HOSTILE), tag, tmp_path / "state")
     assert code == 0 and result["error"] is None, result
     assert peak < PEAK_BOUND_MB, f"the grading process peaked at {peak:.0f} MB"
-    (passwd,) = result["truncated_files"]
-    assert passwd.startswith("/etc/passwd (read 16.8 MB of 2")
+    passwd, status_file = result["truncated_files"]
+    assert passwd.startswith("/etc/passwd (read 16.8 MB of 23.9 MB")
+    assert status_file.startswith("/var/lib/dpkg/status.d/zeros (read 16.8 MB of 315 MB")
     status, message = result["checks"]["non-root"]
     assert status == "fail" and "as far as the grader read it: /etc/passwd" in message
+    status, message = result["checks"]["no-compilers"]
+    assert status == "fail" and "it read /var/lib/dpkg/status.d/zeros" in message and "only in part" in message
     assert result["checks"]["no-secrets"][0] == "pass"  # every path was indexed: nothing to doubt
 
 
