@@ -9,8 +9,6 @@ Only the build, inspect and run steps talk to Docker. Every "could not grade" ca
 from __future__ import annotations
 
 import hashlib
-import json
-import pickle
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -27,6 +25,7 @@ from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.engine.baseline import cached_baseline, context_fingerprint, ensure_baseline
 from grader.engine.build import Builder, BuildRequest, choose_builder
+from grader.engine.cache_files import load_json, load_sealed, store_json, store_sealed
 from grader.engine.inspect import compressed_estimate, inspect_image
 from grader.engine.run import RunLimits, run_image
 from grader.errors import DockerfileError, GradeError, NoEngine
@@ -139,22 +138,12 @@ def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fre
                facts.entrypoint, facts.env, facts.workdir, limits, inputs)
     digest = hashlib.sha256(repr(content).encode()).hexdigest()[:32]
     path = RUN_CACHE_DIR / f"{digest}.pickle"
-    if not fresh and path.exists():
-        try:
-            with path.open("rb") as handle:
-                cached = pickle.load(handle)  # our own cache file
-            if isinstance(cached, RunFacts):
-                return cached
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):  # stale or foreign file
-            pass
+    cached = None if fresh else load_sealed(path, RunFacts)  # a cut-short or foreign file is a miss
+    if cached is not None:
+        return cached
     result = run_image(api, facts, limits)
-    if result.started:
-        try:
-            RUN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                pickle.dump(result, handle)
-        except OSError:
-            pass
+    if result.started:  # written whole or not at all (grader/engine/cache_files.py)
+        store_sealed(path, result)
     return result
 
 
@@ -177,17 +166,11 @@ def _cold_and_warm(exercise: str, dockerfile_text: str, build: BuildFacts) -> tu
     """A build that reused no cached step is this Dockerfile's cold time (remembered on disk); one that reused
     some is a warm time. Cold stays unknown until such a build happens (`--no-cache` makes one)."""
     key = f"{exercise}:{hashlib.sha256(dockerfile_text.encode()).hexdigest()[:16]}"
-    try:
-        times = json.loads(BUILD_TIMES.read_text())
-    except (OSError, ValueError):
-        times = {}
+    times = {name: value for name, value in (load_json(BUILD_TIMES) or {}).items()
+             if isinstance(value, (int, float)) and not isinstance(value, bool)}
     if build.cached_steps == 0:
         times[key] = build.seconds
-        try:
-            BUILD_TIMES.parent.mkdir(parents=True, exist_ok=True)
-            BUILD_TIMES.write_text(json.dumps(times))
-        except OSError:
-            pass
+        store_json(BUILD_TIMES, times)
         return build.seconds, None
     return (float(times[key]) if key in times else None), build.seconds
 

@@ -126,6 +126,10 @@ class ImageFacts:
     base_image: str | None = None
     inspect_source: str = "overlay2"
     history: tuple[str, ...] = ()  # every instruction, empty layers (ENV, CMD, ...) included, oldest first
+    #: Why the listing of the image's paths is incomplete (a bound of grader/engine/layer_index.py), or None.
+    unindexed: str | None = None
+    #: Files a check reads (passwd, dpkg status, ...) that were read only in part, with the reason.
+    truncated_files: tuple[str, ...] = ()
 
     @property
     def base_layer_count(self) -> int:

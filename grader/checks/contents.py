@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from grader.apps import normalize_python_name
 from grader.checks.lessons import lesson
+from grader.checks.unread import unindexed_outcome
 from grader.model import ImageFacts, MergedEntry
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
@@ -60,6 +61,8 @@ def no_dev_dependencies(ev: Evidence) -> Outcome:
     Names that are also production dependencies of the app are allowed.
     """
     assert ev.image is not None and ev.app is not None
+    if (unindexed := unindexed_outcome(ev.image, "no devDependency is installed")) is not None:
+        return unindexed
     dev_only = ev.app.dev_dependencies - ev.app.prod_dependencies
     found: dict[str, str] = {}
     for path, entry in learner_files(ev.image):
@@ -85,6 +88,8 @@ def no_dev_dependencies(ev: Evidence) -> Outcome:
 def no_caches(ev: Evidence) -> Outcome:
     """No npm, yarn or pip caches, apt lists, apt archives or apk caches left in the final image."""
     assert ev.image is not None
+    if (unindexed := unindexed_outcome(ev.image, "no package-manager cache is left")) is not None:
+        return unindexed
     totals: dict[str, int] = {}
     for path, entry in learner_files(ev.image):
         if entry.kind == "dir":
@@ -126,6 +131,8 @@ def no_junk(ev: Evidence) -> Outcome:
     """No .git, tests, coverage, docs, README/*.md of the app, or TypeScript sources beside dist/ in the app
     folder (the final stage's WORKDIR); files inside node_modules and site-packages are not the app's."""
     assert ev.image is not None
+    if (unindexed := unindexed_outcome(ev.image, "the app folder is free of junk")) is not None:
+        return unindexed
     found: dict[str, list[str]] = {}
     for path, entry in learner_files(ev.image):
         relative = _app_relative(path, ev.image.workdir)
@@ -157,6 +164,8 @@ def no_secrets(ev: Evidence) -> Outcome:
     """No .env* files or private keys in ANY learner layer: a file deleted by a later layer still ships,
     because layers are immutable."""
     assert ev.image is not None
+    if (unindexed := unindexed_outcome(ev.image, "no layer holds a secret")) is not None:
+        return unindexed
     found: list[str] = []
     for index, layer in enumerate(ev.image.layers):
         if layer.from_base:

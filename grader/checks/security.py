@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from grader.checks.lessons import lesson
+from grader.checks.unread import PACKAGE_DATABASES, unindexed_outcome
 from grader.model import ImageFacts
 from grader.registry import Evidence, Outcome, check
 
@@ -58,8 +59,10 @@ def non_root(ev: Evidence) -> Outcome:
     measured = f"USER {shown} -> uid {shown_uid}; running uid {running if running is not None else '?'}"
     hint = "Add `USER node` (node images) or create a user (`useradd -r -u 10001 app`) and set USER in the final stage."
     if uid is None:
+        cut = next((f" as far as the grader read it: {name}" for name in ev.image.truncated_files
+                    if name.startswith("/etc/passwd")), "")
         return Outcome(False, measured, "uid != 0",
-                       f"USER {user} is not in the image's /etc/passwd, so it cannot start as that user.",
+                       f"USER {user} is not in the image's /etc/passwd{cut}, so it cannot start as that user.",
                        hint="Create the user in the final stage (`useradd`/`adduser`) or use a numeric uid.")
     if uid == 0:
         return Outcome(False, measured, "uid != 0", f"The final stage runs as root (USER {shown}).", hint=hint)
@@ -99,6 +102,8 @@ def no_compilers(ev: Evidence) -> Outcome:
     not a compiler: the official python images ship it. Works on images without a shell: it reads the files.
     """
     assert ev.image is not None
+    if (unread := unindexed_outcome(ev.image, "the image is free of compilers", PACKAGE_DATABASES)) is not None:
+        return unread
     paths, packages = find_compilers(ev.image)
     found = paths + [f"package {p}" for p in packages]
     if not found:

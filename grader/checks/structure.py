@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grader.checks.lessons import lesson
+from grader.checks.unread import unindexed_outcome
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 from grader.waste import wasted_bytes
@@ -44,6 +45,8 @@ def layer_waste(ev: Evidence) -> Outcome:
     """Bytes that a layer adds and a later layer overwrites or deletes still ship (layers are immutable);
     reported per Dockerfile instruction."""
     assert ev.image is not None
+    if (unindexed := unindexed_outcome(ev.image, "later layers waste little")) is not None:
+        return unindexed
     waste = wasted_bytes(ev.image)
     total = sum(waste.values())
     limit = ev.settings.layer_waste_max_bytes

@@ -18,6 +18,7 @@ import docker
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.engine.build import Builder, BuildRequest
+from grader.engine.cache_files import load_json, store_json
 from grader.errors import GradeError
 from grader.exercises import starting_dockerfile
 from grader.model import BaselineFacts, ProgressCallback
@@ -79,14 +80,16 @@ def cached_baseline(api: docker.APIClient, exercise: str, text: str | None = Non
                     app_dir: Path | None = None) -> BaselineFacts | None:
     """The remembered baseline when its Dockerfile and app are unchanged and its image still exists."""
     try:
-        data = json.loads(_cache_file(exercise).read_text())
+        data = load_json(_cache_file(exercise))  # a cut-short file is a miss (grader/engine/cache_files.py)
+        if data is None:
+            return None
         text = text if text is not None else starting_dockerfile(exercise)
         key = _key(api, text, app_dir or APPS_DIR / exercise.split("-custom-")[0])
         if any(data.get(name) != value for name, value in key.items()):
             return None
         api.inspect_image(data["image_id"])  # type: ignore[no-untyped-call]
         return BaselineFacts(data["image_id"], int(data["size_bytes"]), float(data["build_seconds"]))
-    except (OSError, ValueError, KeyError, docker.errors.APIError, GradeError):
+    except (OSError, ValueError, KeyError, TypeError, docker.errors.APIError, GradeError):
         return None
 
 
@@ -111,8 +114,7 @@ def ensure_baseline(api: docker.APIClient, exercise: str, builder: Builder, *, t
                                        progress=progress))
     size = int(api.inspect_image(build.image_id)["Size"])  # type: ignore[no-untyped-call]
     facts = BaselineFacts(build.image_id, size, build.seconds)
-    BASELINE_DIR.mkdir(parents=True, exist_ok=True)
-    _cache_file(exercise).write_text(json.dumps({
+    store_json(_cache_file(exercise), {
         **key, "image_id": facts.image_id, "size_bytes": facts.size_bytes, "build_seconds": facts.build_seconds,
-    }))
+    })
     return facts

@@ -9,22 +9,31 @@ Two ways to read the layers, same result:
 
 Each layer is indexed once (grader/engine/layers.py), keyed by its content digest (diff id), in memory and on disk:
 base layers are shared by every image a class builds, so a regrade reads only the layers the learner changed.
-Whole ImageFacts are cached in memory by image id.
+Whole ImageFacts are cached in memory by image id (the few most recent).
+
+The image is the learner's, so nothing here reads more than a bound the grader sets (grader/engine/layer_index.py):
+the paths of all layers together share one IndexBudget, a file a check reads is read only up to its bound, and
+what was not read whole is said in `ImageFacts.unindexed` and `ImageFacts.truncated_files`. Inspections run one at
+a time in a process (grade-class grades in threads): the grader's peak is one image's bound, not N of them.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import docker
 
+from grader.engine.image_files import read_package_facts
+from grader.engine.layer_index import JSON_MAX_BYTES, MAX_ENTRIES
 from grader.engine.layers import (
-    WANTED_DIRS,
+    IndexBudget,
     LayerIndex,
     cached_layer,
     clear_layer_cache,
@@ -33,14 +42,19 @@ from grader.engine.layers import (
     index_saved_image,
     merge_layers,
     store_layer,
+    unindexed_layer,
 )
-from grader.model import Healthcheck, ImageFacts, LayerFacts, MergedEntry
+from grader.engine.overlay_walk import read_bounded
+from grader.model import Healthcheck, ImageFacts, LayerFacts
 
-__all__ = ["LayerSource", "clear_caches", "compressed_estimate", "index_layer_tar", "inspect_image", "merge_layers"]
+__all__ = ["LayerIndex", "LayerSource", "clear_caches", "compressed_estimate", "index_layer_tar", "inspect_image",
+           "merge_layers"]
 
 COMPRESSION_RATIO = 0.4  # typical gzip ratio of image layers, used where no sample could be read
 
-_IMAGES: dict[tuple[str, str | None], ImageFacts] = {}
+#: The most recent inspections, least recently used first, at most MAX_ENTRIES paths together.
+_IMAGES: OrderedDict[tuple[str, str | None], ImageFacts] = OrderedDict()
+_INSPECTING = threading.Lock()
 
 
 def clear_caches(disk: bool = False) -> None:
@@ -56,7 +70,7 @@ def _image_config_from_store(api: docker.APIClient, image_id: str) -> dict[str, 
         info = api.info()
         root, driver = info.get("DockerRootDir", "/var/lib/docker"), info.get("Driver", "overlay2")
         path = Path(root) / "image" / driver / "imagedb" / "content" / "sha256" / image_id.removeprefix("sha256:")
-        return dict(json.loads(path.read_bytes()))
+        return dict(json.loads(read_bounded(str(path), JSON_MAX_BYTES + 1)))
     except (OSError, ValueError, docker.errors.APIError):
         return None
 
@@ -79,41 +93,6 @@ def _layer_instructions(config: dict[str, Any] | None, count: int) -> list[str]:
     if len(names) != count:
         return [f"layer {i + 1}" for i in range(count)]
     return names
-
-
-def _contents(layers: list[LayerIndex], merged: dict[str, MergedEntry], path: str) -> bytes | None:
-    entry = merged.get(path)
-    if entry is None:
-        return None
-    return layers[entry.layer].contents.get(path)
-
-
-def _ids(text: bytes | None) -> dict[str, int]:
-    """name -> id from /etc/passwd or /etc/group."""
-    result: dict[str, int] = {}
-    for line in (text or b"").decode("utf-8", "replace").splitlines():
-        parts = line.split(":")
-        if len(parts) >= 3 and parts[2].isdigit():
-            result.setdefault(parts[0], int(parts[2]))
-    return result
-
-
-def _dpkg_installed(texts: Iterable[bytes]) -> frozenset[str]:
-    """Installed package names from dpkg status files ("Status: install ok installed")."""
-    names: set[str] = set()
-    for text in texts:
-        for block in text.decode("utf-8", "replace").split("\n\n"):
-            fields = dict(
-                line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(" ")
-            )
-            if "Package" in fields and fields.get("Status", "install ok installed").endswith(" installed"):
-                names.add(fields["Package"].strip())
-    return frozenset(names)
-
-
-def _apk_installed(text: bytes | None) -> frozenset[str]:
-    return frozenset(line[2:].strip() for line in (text or b"").decode("utf-8", "replace").splitlines()
-                     if line.startswith("P:"))
 
 
 def _healthcheck(config: dict[str, Any]) -> Healthcheck | None:
@@ -173,21 +152,45 @@ def inspect_image(
     source = LayerSource(source)
     attrs = api.inspect_image(image)  # type: ignore[no-untyped-call]
     key = (str(attrs["Id"]), base_image)
-    if source is LayerSource.AUTO and key in _IMAGES:
-        return _IMAGES[key]
-    digests: list[str] = list(attrs["RootFS"].get("Layers", []))
-    indexes, config, used = _layer_indexes(api, attrs, digests, source, use_disk_cache)
-    base_count = _shared_prefix(digests, base_layer_digests(api, base_image))
-    instructions = _layer_instructions(config, len(indexes))
-    layers = tuple(
-        LayerFacts(digest=digest, size_bytes=index.size_bytes, instruction=instructions[i], from_base=i < base_count,
-                   files=index.files, deleted=index.deleted, opaque_dirs=index.opaque,
-                   private_keys=index.private_keys, compression_ratio=index.compression_ratio)
-        for i, (digest, index) in enumerate(zip(digests, indexes, strict=True))
-    )
-    facts = _image_facts(attrs, config, layers, indexes, base_image, used)
+    with _INSPECTING:
+        if source is LayerSource.AUTO and key in _IMAGES:
+            _IMAGES.move_to_end(key)
+            return _IMAGES[key]
+        digests: list[str] = list(attrs["RootFS"].get("Layers", []))
+        indexes, config, used = _layer_indexes(api, attrs, digests, source, use_disk_cache)
+        base_count = _shared_prefix(digests, base_layer_digests(api, base_image))
+        instructions = _layer_instructions(config, len(indexes))
+        layers = tuple(
+            LayerFacts(digest=digest, size_bytes=index.size_bytes, instruction=instructions[i],
+                       from_base=i < base_count, files=index.files, deleted=index.deleted, opaque_dirs=index.opaque,
+                       private_keys=index.private_keys, compression_ratio=index.compression_ratio)
+            for i, (digest, index) in enumerate(zip(digests, indexes, strict=True))
+        )
+        facts = _image_facts(attrs, config, layers, indexes, base_image, used)
+        _remember(key, facts)
+        return facts
+
+
+def _remember(key: tuple[str, str | None], facts: ImageFacts) -> None:
+    """Keep the inspection for a second look (the notebook asks twice), within MAX_ENTRIES paths in all."""
     _IMAGES[key] = facts
-    return facts
+    total = sum(len(image.merged) for image in _IMAGES.values())
+    while total > MAX_ENTRIES and len(_IMAGES) > 1:
+        total -= len(_IMAGES.popitem(last=False)[1].merged)
+
+
+def _indexed(digests: list[str], budget: IndexBudget, use_cache: bool, use_disk_cache: bool,
+             index_one: Callable[[int, IndexBudget], LayerIndex | None]) -> Iterator[LayerIndex | None]:
+    """Each layer's index from the caches or `index_one`, all within one budget; past it, a layer is not read."""
+    for number, digest in enumerate(digests):
+        index = cached_layer(digest, use_disk_cache) if use_cache else None
+        if index is not None and not budget.charge(index):
+            index = unindexed_layer(budget.exhausted_reason)
+        if index is None:
+            index = index_one(number, budget)
+            if index is not None:
+                store_layer(digest, index, use_disk_cache)
+        yield index
 
 
 def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[str], source: LayerSource,
@@ -199,23 +202,20 @@ def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[s
     if source is LayerSource.OVERLAY2 and not readable:
         raise RuntimeError("overlay2 layer directories are not readable here")
     use_cache = source is LayerSource.AUTO
+    budget = IndexBudget()
     if dirs is not None and readable:
-        indexes = []
-        for digest, directory in zip(digests, dirs, strict=True):
-            index = cached_layer(digest, use_disk_cache) if use_cache else None
-            if index is None:
-                index = index_overlay_dir(directory)
-                store_layer(digest, index, use_disk_cache)
-            indexes.append(index)
-        return indexes, _image_config_from_store(api, image_id), LayerSource.OVERLAY2
-    cached = [cached_layer(d, use_disk_cache) for d in digests] if use_cache else [None]
+        overlay = dirs
+        indexes = list(_indexed(digests, budget, use_cache, use_disk_cache,
+                                lambda number, left: index_overlay_dir(overlay[number], left)))
+        return [i for i in indexes if i is not None], _image_config_from_store(api, image_id), LayerSource.OVERLAY2
+    cached = list(_indexed(digests, budget, use_cache, use_disk_cache, lambda number, left: None))
     config = _image_config_from_store(api, image_id)
     if any(index is None for index in cached) or config is None:
-        saved, saved_config = index_saved_image(api, image_id)
+        saved, saved_config = index_saved_image(api, image_id, IndexBudget())  # the stream holds every layer
         config = config or saved_config
         for digest, index in saved.items():
             store_layer(digest, index, use_disk_cache)
-        cached = [saved.get(d) or cached_layer(d, use_disk_cache) for d in digests]
+        cached = [saved.get(digest) or index for digest, index in zip(digests, cached, strict=True)]
     empty = LayerIndex({}, frozenset(), frozenset(), {}, frozenset())
     return [index if index is not None else empty for index in cached], config, LayerSource.SAVE
 
@@ -234,11 +234,7 @@ def _image_facts(attrs: dict[str, Any], config: dict[str, Any] | None, layers: t
                  indexes: list[LayerIndex], base_image: str | None, source: LayerSource) -> ImageFacts:
     """The frozen facts every check reads: config fields, merged file system, users, packages, history."""
     merged = merge_layers(indexes)
-    status_texts = [
-        text for path in sorted(merged)
-        if (path == "var/lib/dpkg/status" or path.startswith(WANTED_DIRS))
-        and (text := _contents(indexes, merged, path)) is not None
-    ]
+    packages = read_package_facts(indexes, merged)
     cfg = attrs.get("Config") or {}
     return ImageFacts(
         image_id=str(attrs["Id"]),
@@ -252,13 +248,16 @@ def _image_facts(attrs: dict[str, Any], config: dict[str, Any] | None, layers: t
         workdir=cfg.get("WorkingDir") or "",
         layers=layers,
         merged=merged,
-        users=_ids(_contents(indexes, merged, "etc/passwd")),
-        groups=_ids(_contents(indexes, merged, "etc/group")),
-        dpkg_packages=_dpkg_installed(status_texts),
-        apk_packages=_apk_installed(_contents(indexes, merged, "lib/apk/db/installed")),
+        users=packages.users,
+        groups=packages.groups,
+        dpkg_packages=packages.dpkg,
+        apk_packages=packages.apk,
         base_image=base_image,
         inspect_source=source.value,
         history=tuple(_instruction(h.get("created_by", "")) for h in (config or {}).get("history", [])),
+        unindexed=next((f"layer {number + 1}: {index.unindexed}" for number, index in enumerate(indexes)
+                        if index.unindexed), None),
+        truncated_files=packages.truncated,
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import tarfile
 
-from grader.engine.inspect import _dpkg_installed, _ids, _instruction
+from grader.engine.image_files import dpkg_installed as _dpkg_installed
+from grader.engine.image_files import ids as _ids
+from grader.engine.inspect import _instruction
 from grader.engine.layers import index_layer_tar, merge_layers
 
 
@@ -70,7 +72,7 @@ def test_a_saved_image_with_gzip_layer_blobs_is_indexed(monkeypatch: object) -> 
     import gzip
     import json
 
-    from grader.engine import layers
+    from grader.engine import tar_stream as layers
 
     layer = gzip.compress(layer_tar({"app/a.txt": b"hello", "etc/passwd": b"root:x:0:0::/:/bin/sh\n"}).getvalue())
     config = json.dumps({"rootfs": {"diff_ids": ["sha256:abc"]}}).encode()
