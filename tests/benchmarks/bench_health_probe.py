@@ -1,12 +1,13 @@
 """What the healthcheck probes and the process sampling cost a grade of each reference solution.
 
-    python tests/benchmarks/bench_health_probe.py [--repeats N]
+    python tests/benchmarks/bench_health_probe.py [--repeats N] [--only node-api stretch/fastapi ...]
 
 Grades every solution and stretch solution under its own tag with `rerun` (the container is run again, the build
 comes from the cache) and prints, per solution: the run step (main run, both healthcheck probes and the process
 sampling, which run concurrently), the time beyond the build, and the verdicts of healthcheck-meaningful and
-non-root. Run it on a checkout before and after a change to the probes to see what the change costs; the best of
-N repeats is kept, because the engine is shared and the slowest run says more about the neighbours than the probe.
+non-root. Run it on a checkout before and after a change to the probes to see what the change costs, alternating the two
+solution by solution (`--only`) on a shared machine, since its load moves more than the probes do; the best of N
+repeats is kept, because the slowest run says more about the neighbours than about the probe.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def _verdict(report: object, check_id: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--only", nargs="*", help="solutions to grade, e.g. node-api stretch/fastapi (default all)")
     args = parser.parse_args()
     tag_prefix = f"docker-diet-workshop/bench-health-{uuid.uuid4().hex[:8]}"
     rows = []
@@ -50,6 +52,8 @@ def main() -> int:
     try:
         for app, dockerfile in _solutions():
             name = str(dockerfile.parent.relative_to(SOLUTIONS_DIR))
+            if args.only and name not in args.only:
+                continue
             tag = f"{tag_prefix}:{name.replace('/', '-')}"
             runs, beyond, report = [], [], None
             for _ in range(max(args.repeats, 1)):
