@@ -150,7 +150,7 @@ class ProbeWay:
 class ProbeFacts:
     """Result of running the image's healthcheck in containers whose app is not running (one per way)."""
 
-    status: str  # "failed-as-expected" | "passed-without-app" | "not-judged" | "skipped" (no healthcheck)
+    status: str  # "failed-as-expected" | "passed-without-app" | "skipped" (no verdict: no healthcheck, or could not)
     detail: str
     waiter: tuple[str, ...] = ()
     ways: tuple[ProbeWay, ...] = ()

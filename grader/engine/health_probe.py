@@ -262,19 +262,20 @@ def combine_ways(ways: tuple[ProbeWay, ...], waiter: tuple[str, ...]) -> ProbeFa
         return ProbeFacts("passed-without-app", summary, waiter, ways)
     if ways and all(way.status == "failed-as-expected" for way in ways):
         return ProbeFacts("failed-as-expected", summary, waiter, ways)
-    return ProbeFacts("not-judged", summary, waiter, ways)
+    return ProbeFacts("skipped", summary, waiter, ways)  # the contract's word for "no verdict"; the check fails
 
 
 def probe_healthcheck(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, main: MainRunHealth,
                       create: CreateContainer, remove: Callable[[docker.APIClient, str | None], None]) -> ProbeFacts:
-    """Run both ways at once; "skipped" only when there is no healthcheck, "not-judged" when the grader cannot."""
+    """Run both ways at once. "skipped" (the JSON contract's word) means no verdict: no healthcheck, or the grader
+    could not judge (the check then fails and says why)."""
     hc = facts.healthcheck
     if hc is None or hc.disabled:
         return ProbeFacts("skipped", "the image has no HEALTHCHECK")
     try:
         toolbox = Toolbox()
     except ToolboxMissing as exc:
-        return ProbeFacts("not-judged", str(exc))
+        return ProbeFacts("skipped", str(exc))
     probe = _Probe(api, facts, toolbox, limits, main, create, remove)
     results: dict[str, ProbeWay] = {}
     threads = [threading.Thread(target=lambda f=way: results.__setitem__(f.__name__, f(probe)), daemon=True)

@@ -219,13 +219,13 @@ def test_healthcheck_meaningful_passes_only_when_every_way_failed_as_expected() 
 def test_healthcheck_meaningful_fails_not_skips_when_the_grader_cannot_judge() -> None:
     ways = (ProbeWay("never-started", "not-judged", "the waiting container could not run"),
             ProbeWay("app-killed", "failed-as-expected", "unhealthy", runs=4))
-    for run in (make_run(probe="not-judged", ways=ways), make_run(probe="not-judged", ways=())):
+    for run in (make_run(probe="skipped", ways=ways), make_run(probe="skipped", ways=())):
         check = run_check(REGISTRY["healthcheck-meaningful"], make_evidence(run=run))
         assert check.status is Status.FAIL and "could not judge" in check.message and check.max_points == 5
 
 
 def test_healthcheck_meaningful_fails_and_names_the_fix_when_busybox_is_missing() -> None:
-    probe = ProbeFacts("not-judged", "the grader's static busybox is missing (...): install Debian's "
+    probe = ProbeFacts("skipped", "the grader's static busybox is missing (...): install Debian's "
                                      "busybox-static package")
     run = replace(make_run(), probe=probe)
     check = run_check(REGISTRY["healthcheck-meaningful"], make_evidence(run=run))
