@@ -403,3 +403,25 @@ def test_the_healthcheck_hint_uses_a_runtime_the_image_has() -> None:
     node = make_image(make_layer({"usr/local/bin/node": 90_000_000}, base=True))
     python = make_image(make_layer({"usr/local/bin/python3": 10_000}, base=True))
     assert '"node"' in no_healthcheck_hint(node) and '"python"' in no_healthcheck_hint(python)
+
+
+# no check skips for what the image hides -------------------------------------------------------------------
+def test_no_check_skips_itself_for_what_a_hostile_image_hides() -> None:
+    """No shell, PATH emptied, tools renamed, the probes without a verdict: every check keeps its max_points."""
+    hostile = replace(make_image(make_layer({"opt/t/waitforever": 40_000, "etc/passwd": 200}, base=True), user="1000"),
+                      env=("PATH=",), entrypoint=("/opt/t/waitforever", "-f", "/dev/null"), cmd=None)
+    ways = (ProbeWay("never-started", "not-judged", "the waiting container ended"),
+            ProbeWay("app-killed", "not-judged", "the app, started by the grader, was not healthy"))
+    runs = (make_run(uid=1000, probe="skipped", ways=ways, processes=()), make_run(uid=1000, setid_root=None),
+            make_run(health="unhealthy", probe="skipped", ways=()))
+    for run in runs:
+        results = evaluate(make_evidence(image=hostile, run=run, lint_findings=None,
+                                         dockerfile=parse_dockerfile(MULTI)))
+        assert [r.id for r in results if r.status is Status.SKIPPED] == []
+        assert all(r.max_points == REGISTRY[r.id].points for r in results)
+
+
+def test_only_the_configuration_takes_points_out_of_max_score() -> None:
+    results = evaluate(make_evidence(lint_findings=None, lint_enabled=False, baseline=None,
+                                     dockerfile=parse_dockerfile(MULTI)))
+    assert sorted(r.id for r in results if r.status is Status.SKIPPED) == ["lint", "reduction"]
