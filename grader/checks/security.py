@@ -74,6 +74,11 @@ def _shown(items: list[str], count: int = 5) -> str:
 def _every_process(ev: Evidence, user: str, measured: str) -> Outcome:
     """After USER and PID 1 passed: no process ran as euid 0, and no setuid-root file was added."""
     assert ev.image is not None and ev.run is not None
+    if not ev.run.processes:
+        return Outcome(False, measured, "every process euid != 0",
+                       "PID 1's uid was seen, but the engine listed no process with its effective uid "
+                       "(`docker top CONTAINER -o pid,euid,comm`), so the other processes could not be judged.",
+                       hint="Check that the engine's host has procps `ps` (`workshop doctor`), then regrade.")
     roots = root_processes(ev.run)
     if roots:
         return Outcome(False, measured, "every process euid != 0",

@@ -109,6 +109,12 @@ def test_non_root_passes_when_every_process_has_a_non_zero_euid() -> None:
     assert check.status is Status.PASS and "root processes: none" in check.measured
 
 
+def test_non_root_fails_when_no_process_list_could_be_read() -> None:
+    check = run_check(REGISTRY["non-root"], make_evidence(image=make_image(user="node"),
+                                                          run=make_run(uid=1000, processes=())))
+    assert check.status is Status.FAIL and "docker top" in check.message
+
+
 def test_non_root_fails_for_a_setuid_root_file_the_learner_added() -> None:
     base = make_layer({"usr/bin/node": 90_000_000, "etc/passwd": 500, "usr/bin/su": 70_000}, base=True)
     image = make_image(base, make_layer({"usr/local/bin/nap": 40_000}), user="node")
