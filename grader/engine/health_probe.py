@@ -1,10 +1,10 @@
 """Does the image's HEALTHCHECK fail when the app is gone? Judged in two probe containers beside the main run.
 
 A healthcheck can keep state (a counter, a file) or test something its own CMD set up, so one result in one
-container proves nothing. Each probe runs the image's own test with the image's own retries (the interval is
-scaled to the grader's 0.25 s and the timeout capped at 5 s; Docker's state machine counts results, not
-seconds) and collects every result Docker records, until Docker has marked the container unhealthy and enough
-results were seen. Any result that passes while the app is down fails the probe.
+container proves nothing. Each probe runs the image's own test with the image's own retries (the interval
+scaled to 0.25 s while the main run's app starts and 0.1 s after a kill, the timeout capped at 5 s: Docker's
+state machine counts results, not seconds) and collects every result Docker records, until Docker has marked the
+container unhealthy and enough results were seen. Any result that passes while the app is down fails the probe.
 
 - never-started: the entrypoint is the grader's own waiter (a static busybox put into the created container, see
   toolbox.py); the app never runs. It watches at least as many results as the main run needed to turn healthy,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXTRA_RUNS",
+    "NEVER_STARTED_INTERVAL_S",
     "HealthLog",
     "MainRunHealth",
     "PROBE_INTERVAL_S",
@@ -48,6 +49,8 @@ __all__ = [
 NS = 1_000_000_000
 POLL_S = 0.1
 PROBE_INTERVAL_S = 0.1
+#: never-started runs while the main run's app starts: at the main run's own pace, so it does not crowd it.
+NEVER_STARTED_INTERVAL_S = 0.25
 PROBE_TIMEOUT_CAP_S = 5.0
 #: Results watched beyond Docker's own retries, so "unhealthy" is seen to last.
 EXTRA_RUNS = 1
@@ -110,11 +113,11 @@ class MainRunHealth:
             self.settled.set()
 
 
-def probe_config(hc: Healthcheck, start_period_s: float) -> dict[str, Any]:
+def probe_config(hc: Healthcheck, start_period_s: float, interval_s: float = PROBE_INTERVAL_S) -> dict[str, Any]:
     """The image's test and retries; the interval scaled down, the timeout capped, the start period ours."""
     return {
         "test": list(hc.test),
-        "interval": int(PROBE_INTERVAL_S * NS),
+        "interval": int(interval_s * NS),
         "timeout": int(min(hc.timeout_s or PROBE_TIMEOUT_CAP_S, PROBE_TIMEOUT_CAP_S) * NS),
         "retries": hc.retries if hc.retries > 0 else 3,  # 0 is Docker's "default", which is 3
         # 0 would mean "inherit the image's start period"; 1 ms is the API's minimum.
@@ -142,12 +145,12 @@ class _Probe:
     def waiter(self) -> tuple[str, ...]:
         return self.toolbox.command("sleep", "2147483647")
 
-    def start(self, start_period_s: float) -> str:
+    def start(self, start_period_s: float, interval_s: float = PROBE_INTERVAL_S) -> str:
         """Create the waiting container, put the busybox in, start it; the caller removes it."""
         assert self.facts.healthcheck is not None
         container_id = self.create(self.api, self.facts.image_id, "probe", self.limits,
                                    entrypoint=list(self.waiter()), command=[],
-                                   healthcheck=probe_config(self.facts.healthcheck, start_period_s))
+                                   healthcheck=probe_config(self.facts.healthcheck, start_period_s, interval_s))
         try:
             put_toolbox(self.api, container_id, self.toolbox)
             self.api.start(container_id)
@@ -186,7 +189,7 @@ def _never_started(probe: _Probe) -> ProbeWay:
     container_id: str | None = None
     started = time.monotonic()
     try:
-        container_id = probe.start(0.0)
+        container_id = probe.start(0.0, NEVER_STARTED_INTERVAL_S)
         log = HealthLog()
 
         def need() -> int:

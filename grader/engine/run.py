@@ -193,6 +193,7 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
                         probe.result(), round(time.monotonic() - start, 2), sampler.stop())
     finally:
+        setid.result()  # joins the scan, so its container is gone too
         main.settle(healthy=False)
         sampler.stop()
         _remove(api, container_id)

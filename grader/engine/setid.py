@@ -2,10 +2,11 @@
 
 A setuid-root executable lets a process that runs as USER 1000 regain root at any time, so `non-root` needs them.
 The layer index does not keep file modes (and reading them there would touch every layer reader), so the grader
-runs its static busybox's `find` as root in a short-lived container of the image beside the main run: no shell or
-tool of the image is needed, the container has no network, and its output is capped by the engine's log limit and
-by MAX_FILES here. `non-root` then keeps only the paths a learner's layer provides (ImageFacts.merged knows which
-layer that is); the base image's own (su, passwd, mount) are not the learner's doing.
+runs its static busybox's `find` as root, as the only process of a short-lived container of the image beside the
+main run: no shell or tool of the image is needed, the container has no network, and its output is capped by the
+engine's log limit and by MAX_FILES here. `non-root` then keeps only
+the paths a learner's layer provides (ImageFacts.merged knows which layer that is); the base image's own (su,
+passwd, mount) are not the learner's doing.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def scan_setid_root(api: docker.APIClient, facts: ImageFacts, create: Callable[.
 
 
 class SetidScan:
-    """scan_setid_root in a thread beside the main run; `result()` waits for it, bounded."""
+    """scan_setid_root in a thread from the start of the run. Its own container, with no HEALTHCHECK and `find` as
+    the only process, so nothing of the image runs beside the scan and can hide a file from it first (a probe
+    container would run the image's healthcheck). `result()` waits for it, bounded."""
 
     def __init__(self, api: docker.APIClient, facts: ImageFacts, limits: RunLimits, create: Callable[..., str],
                  remove: Remove) -> None:
@@ -79,5 +82,6 @@ class SetidScan:
         self._thread.start()
 
     def result(self) -> tuple[str, ...] | None:
+        """The scan's answer (None: it could not look); waits for it, bounded, so its container is gone after."""
         self._thread.join(timeout=_SCAN_TIMEOUT_S + 15)
         return self._result[0] if self._result else None
