@@ -26,6 +26,13 @@ USER 1000
 HEALTHCHECK --interval=5s CMD ["sh", "-c", "test -f /tmp/once || {{ touch /tmp/once; exit 1; }}"]
 CMD {APP}
 """
+#: A counter: fails six times (more than retries + 1), then passes; the main run turns healthy on the 7th result.
+COUNTER = f"""FROM python:3.11-slim
+USER 1000
+HEALTHCHECK --interval=5s --retries=2 \\
+  CMD ["sh", "-c", "n=$(cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; [ $n -ge 6 ]"]
+CMD {APP}
+"""
 #: Tests a file the app leaves behind: fails while the app never ran, passes once it has run, even after it died.
 LEFTOVER = """FROM python:3.11-slim
 USER 1000
@@ -66,6 +73,14 @@ def test_a_healthcheck_that_fails_once_then_passes_fails_healthcheck_meaningful(
     check = report.check("healthcheck-meaningful")
     assert report.check("healthcheck").status is Status.PASS, report.run
     assert check.status is Status.FAIL and check.max_points == 5, (check, report.run)
+    assert _ways(report)["never-started"].startswith("passed-without-app"), _ways(report)
+
+
+def test_a_counter_that_fails_more_times_than_the_retries_then_passes_fails_healthcheck_meaningful(
+        grade_text: Grade) -> None:
+    report = grade_text(COUNTER, "classic", limits=ROOMY)
+    assert report.check("healthcheck").status is Status.PASS, report.run
+    assert report.check("healthcheck-meaningful").status is Status.FAIL, report.check("healthcheck-meaningful")
     assert _ways(report)["never-started"].startswith("passed-without-app"), _ways(report)
 
 
