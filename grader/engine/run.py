@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -146,6 +146,13 @@ def _running_uid(api: docker.APIClient, container_id: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _not_started(exc: docker.errors.APIError, main: MainRunHealth, probe: ProbeThread, start: float) -> RunFacts:
+    """The facts of a run the engine refused or broke off; the probes are released and waited for."""
+    main.settle(healthy=False)
+    return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (), probe.result(),
+                    round(time.monotonic() - start, 2))
+
+
 def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None = None) -> RunFacts:
     """Start the image once (and the healthcheck probes beside it); always remove every container."""
     limits = limits or RunLimits()
@@ -164,9 +171,7 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         try:
             api.start(container_id)
         except docker.errors.APIError as exc:
-            main.settle(healthy=False)
-            return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
-                            probe.result(), round(time.monotonic() - start, 2))
+            return _not_started(exc, main, probe, start)
         sampler.start(container_id)
         uid = _running_uid(api, container_id)
         wait_s = limits.health_timeout_s if "healthcheck" in options else 2.0
@@ -189,9 +194,7 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
             setid_root=setid.result(),
         )
     except docker.errors.APIError as exc:
-        main.settle(healthy=False)
-        return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
-                        probe.result(), round(time.monotonic() - start, 2), sampler.stop())
+        return replace(_not_started(exc, main, probe, start), processes=sampler.stop())
     finally:
         setid.result()  # joins the scan, so its container is gone too
         main.settle(healthy=False)
