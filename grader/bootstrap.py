@@ -38,13 +38,15 @@ OS_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin"
 
 #: OS packages per mode, each with the file that shows it is present.
 #:   docker.io: the engine; debootstrap + xz-utils: the base-image stand-ins; npm: Node for the node stand-ins;
-#:   gpgv + debian-archive-keyring: checking the buildx package's signed index; chromium: the browser tests.
+#:   gpgv + debian-archive-keyring: checking the buildx package's signed index; chromium: the browser tests;
+#:   busybox-static: the grader's own static tools, copied into its probe containers (never the graded one).
 COMMON_PACKAGES = {
     "docker.io": "/usr/sbin/dockerd",
     "debootstrap": "/usr/sbin/debootstrap",
     "xz-utils": "/usr/bin/xz",
     "gpgv": "/usr/bin/gpgv",
     "debian-archive-keyring": "/usr/share/keyrings/debian-archive-keyring.gpg",
+    "busybox-static": "/bin/busybox",
 }
 MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium"}}
 EXTRAS = {"lab": "lab", "test": "lab,test,dev"}

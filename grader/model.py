@@ -33,6 +33,8 @@ __all__ = [
     "LayerFacts",
     "MergedEntry",
     "ProbeFacts",
+    "ProbeWay",
+    "ProcessSeen",
     "ProgressCallback",
     "Report",
     "RunFacts",
@@ -138,17 +140,36 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
-class ProbeFacts:
-    """Result of running the image's healthcheck in a container whose app is not running."""
+class ProbeWay:
+    """One way of taking the app away, and what the image's healthcheck said while it was gone."""
 
-    status: str  # "failed-as-expected" | "passed-without-app" | "skipped"
+    way: str  # "never-started" | "app-killed"
+    status: str  # "failed-as-expected" | "passed-without-app" | "not-judged"
+    detail: str
+    runs: int = 0  # healthcheck results seen while the app was down
+    passes: int = 0  # how many of them passed (any pass is a failure of the probe)
+
+
+@dataclass(frozen=True)
+class ProbeFacts:
+    """Result of running the image's healthcheck in containers whose app is not running (one per way)."""
+
+    status: str  # "failed-as-expected" | "passed-without-app" | "skipped" (no verdict: no healthcheck, or could not)
     detail: str
     waiter: tuple[str, ...] = ()
+    ways: tuple[ProbeWay, ...] = ()
+
+
+class ProcessSeen(NamedTuple):
+    """A process seen in the running container: its effective uid and its command name (cut, printable)."""
+
+    euid: int
+    command: str
 
 
 @dataclass(frozen=True)
 class RunFacts:
-    """One run of the image: did it start, turn healthy, and as whom does PID 1 run."""
+    """One run of the image: did it start, turn healthy, as whom PID 1 ran and which (euid, command) ran."""
 
     started: bool
     start_error: str | None
@@ -160,6 +181,8 @@ class RunFacts:
     health_log: tuple[str, ...]
     probe: ProbeFacts | None
     seconds: float
+    processes: tuple[ProcessSeen, ...] = ()  # every distinct (euid, command) sampled from start to removal
+    setid_root: tuple[str, ...] | None = None  # setuid/setgid-root files in the image (None: could not look)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,18 @@ from docker.errors import DockerException
 from grader.bases.catalog import BASES_BY_TAG, REQUIRED_BASES, BaseGroup, BaseState, base_status
 from grader.bases.stand_ins import extra_ca_certificates
 from grader.engine.daemon import EngineUnavailable, buildx_available, connect, engine_info
+from grader.engine.toolbox import BUSYBOX_FIX, ToolboxMissing, find_busybox
 
-__all__ = ["MIN_FREE_GB", "PYTHON_PACKAGES", "DoctorLine", "Verdict", "diagnose", "render", "run_doctor"]
+__all__ = [
+    "MIN_FREE_GB",
+    "PYTHON_PACKAGES",
+    "DoctorLine",
+    "Verdict",
+    "busybox_line",
+    "diagnose",
+    "render",
+    "run_doctor",
+]
 
 #: Below this much free space on the engine's disk a cold build of the three naive images may not fit.
 MIN_FREE_GB = 15.0
@@ -55,11 +65,11 @@ def diagnose() -> list[DoctorLine]:
     except EngineUnavailable as exc:
         return [
             DoctorLine("engine", Verdict.FAIL, "no Docker engine answers", str(exc).split("\n(detail")[0]),
-            *_python_lines(),
+            busybox_line(), *_python_lines(),
         ]
     try:
         return [*_engine_lines(client), *_base_lines(client), _registry_line(client), _extra_ca_line(),
-                *_python_lines()]
+                busybox_line(), *_python_lines()]
     finally:
         client.close()
 
@@ -145,6 +155,15 @@ def _extra_ca_line() -> DoctorLine:
         "extra CA certificates", Verdict.OK,
         f"{len(certificates)} found ({names}): local stand-ins trust them; set WORKSHOP_EXTRA_CA=off to opt out",
     )
+
+
+def busybox_line() -> DoctorLine:
+    """The static busybox the grader copies into its probe containers (healthcheck-meaningful, non-root)."""
+    try:
+        path = find_busybox()
+    except ToolboxMissing as exc:
+        return DoctorLine("grader's busybox", Verdict.FAIL, str(exc).split(":")[0], BUSYBOX_FIX)
+    return DoctorLine("grader's busybox", Verdict.OK, f"{path} (static): the probes bring their own tools")
 
 
 def _python_lines() -> list[DoctorLine]:

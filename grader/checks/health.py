@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from grader.checks.lessons import lesson
-from grader.model import ImageFacts, RunFacts
+from grader.model import ImageFacts, ProbeFacts, RunFacts
 from grader.registry import Evidence, Outcome, check
 
-__all__ = ["describe_run_failure", "healthcheck", "healthcheck_meaningful", "no_healthcheck_hint"]
+__all__ = [
+    "describe_run_failure",
+    "healthcheck",
+    "healthcheck_meaningful",
+    "no_healthcheck_hint",
+    "probe_measured",
+]
 
 _NODE_EXAMPLE = ("`HEALTHCHECK CMD [\"node\", \"-e\", \"fetch('http://127.0.0.1:3000/health')"
                  ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\"]`")
@@ -58,30 +64,48 @@ def healthcheck(ev: Evidence) -> Outcome:
                         "healthcheck must use 127.0.0.1 and a tool present in the final image.")
 
 
+_WAY_NAMES = {"never-started": "when the app never started", "app-killed": "after the app was killed"}
+
+
+def probe_measured(probe: ProbeFacts) -> dict[str, str]:
+    """Per way: its verdict and how many of the results seen without the app passed."""
+    return {way.way: f"{way.status}, {way.passes}/{way.runs} passed" for way in probe.ways}
+
+
 @check("healthcheck-meaningful", title="Healthcheck fails when the app is down", points=5,
        lesson=lesson("principles", "Healthchecks"), needs=("image", "run"))
 def healthcheck_meaningful(ev: Evidence) -> Outcome:
-    """The image's healthcheck fails in a container of the same image whose app is not running.
+    """The image's healthcheck fails, and keeps failing, in containers of the same image without the app.
 
-    The grader replaces the entrypoint with something that only waits (sleep, node or python, whichever the
-    image has), so `HEALTHCHECK CMD true` cannot pass. Skipped, with the reason, when nothing can wait.
+    Two ways, beside the main run: the app never started (the entrypoint is the grader's own waiter, a static
+    busybox it brings), and the app started, turned healthy and was killed. Each uses the image's own retries
+    and must turn unhealthy as Docker counts it, with not one passing result while the app is down, over at least
+    as many results as the app needed to turn healthy. A healthcheck with state (a counter, a file the app left)
+    or one that tests only what its CMD set up fails here. Never skipped: when the grader cannot judge, it fails
+    and says why.
     """
     assert ev.image is not None and ev.run is not None
     hc = ev.image.healthcheck
+    threshold = "every result fails without the app"
     if hc is None or hc.disabled:
-        return Outcome(False, "no HEALTHCHECK", "fails without the app", "There is no healthcheck to probe.",
+        return Outcome(False, "no HEALTHCHECK", threshold, "There is no healthcheck to probe.",
                        hint=no_healthcheck_hint(ev.image))
     probe = ev.run.probe
-    if probe is None or probe.status == "skipped":
-        return Outcome(False, "not probed", "fails without the app",
-                       f"Skipped: {probe.detail if probe else 'the probe did not run'}.", skipped=True)
-    if probe.status == "passed-without-app":
-        return Outcome(False, "passes without the app", "fails without the app",
-                       f"The healthcheck passed while the app was not running ({probe.detail}).",
-                       hint="Make the healthcheck request the app's /health endpoint and exit non-zero on failure.")
+    measured = probe_measured(probe) if probe and probe.ways else "not probed"
+    if probe is not None and probe.status == "passed-without-app":
+        ways = [_WAY_NAMES.get(way.way, way.way) for way in probe.ways if way.status == "passed-without-app"]
+        return Outcome(False, measured, threshold, f"The healthcheck passed {' and '.join(ways)} ({probe.detail}).",
+                       hint="Make the healthcheck ask the app itself (its /health on 127.0.0.1) every time, with no "
+                            "state kept between runs, and exit non-zero when it does not answer.")
     if ev.run.health_status != "healthy":
-        return Outcome(False, "fails with and without the app", "fails without the app",
-                       "The healthcheck fails without the app, but it never passed with it either.",
+        return Outcome(False, measured, threshold,
+                       "The healthcheck never passed with the app running, so failing without it says nothing.",
                        hint="Fix the healthcheck check first; a healthcheck that always fails says nothing.")
-    return Outcome(True, "fails without the app", "fails without the app",
-                   "The healthcheck fails when the app is not running, and passes when it is.")
+    if probe is None or probe.status != "failed-as-expected":
+        return Outcome(False, measured, threshold,
+                       f"The grader could not judge the healthcheck: {probe.detail if probe else 'no probe ran'}.",
+                       hint="If the message names something the grader lacks, fix that and regrade (`workshop "
+                            "doctor`); otherwise check that the image's ENTRYPOINT/CMD starts the app by itself.")
+    return Outcome(True, probe_measured(probe), threshold,
+                   "The healthcheck fails, and keeps failing, when the app never started and after it was killed; "
+                   "it passes when the app runs.")

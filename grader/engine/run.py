@@ -2,34 +2,34 @@
 
 - The app container: networking disabled, memory/pids/CPU limits, the image's own HEALTHCHECK run by Docker with
   a shortened interval (and a start period as long as our wait), until healthy, unhealthy, exited or timed out.
-  The uid of PID 1 comes from the engine (`docker top`), so the image needs no shell or `id`.
-- At the same time, the probe container: the same image and healthcheck, with the entrypoint replaced by
-  something that only waits (sleep, node or python, whichever the image has). Its healthcheck must fail.
+  The uid of PID 1 and the effective uid of every process (processes.py) come from the engine (`docker top`),
+  so the image needs no shell or `id`.
+- At the same time, the healthcheck probes (health_probe.py): the same image and healthcheck in containers whose
+  app never started or was killed, with the grader's own waiter. Their healthcheck must fail.
 
-Both containers carry the project's label and are always removed, whatever happens.
+Every container carries the project's label and is always removed, whatever happens.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import docker
 from docker.types import LogConfig
 
-from grader.model import Healthcheck, ImageFacts, ProbeFacts, RunFacts
+from grader.engine.health_probe import MainRunHealth, ProbeThread
+from grader.engine.processes import ProcessSampler
+from grader.engine.setid import SetidScan
+from grader.model import Healthcheck, ImageFacts, RunFacts
 from grader.paths import PROJECT_LABEL
 
 __all__ = [
     "NS",
     "POLL_S",
     "RunLimits",
-    "WAITERS",
-    "find_waiter",
-    "probe_healthcheck",
     "run_image",
 ]
 
@@ -38,14 +38,6 @@ if TYPE_CHECKING:
 
 NS = 1_000_000_000
 POLL_S = 0.1
-#: Commands that only wait, tried in order; the first whose program is in the image is used.
-WAITERS: tuple[tuple[str, ...], ...] = (
-    ("sleep", "infinity"),
-    ("node", "-e", "setInterval(() => {}, 1 << 30)"),
-    ("python3", "-c", "import time; time.sleep(1 << 30)"),
-    ("python", "-c", "import time; time.sleep(1 << 30)"),
-)
-_PATH_DIRS = ("usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin")
 
 
 @dataclass(frozen=True)
@@ -68,30 +60,13 @@ class RunLimits:
                    log_max_bytes=limits.log_max_bytes)
 
 
-def _path_dirs(image: ImageFacts) -> tuple[str, ...]:
-    """The image's PATH (ENV PATH=...), else the usual one; relative to the root like merged paths."""
-    for item in image.env:
-        if item.startswith("PATH="):
-            return tuple(d.strip("/") for d in item[5:].split(":") if d.strip("/"))
-    return _PATH_DIRS
-
-
-def find_waiter(image: ImageFacts) -> tuple[str, ...] | None:
-    """A command that only waits, built from a program present in the image's PATH directories."""
-    for waiter in WAITERS:
-        for directory in _path_dirs(image):
-            if f"{directory}/{waiter[0]}" in image.merged:
-                return (f"/{directory}/{waiter[0]}", *waiter[1:])
-    return None
-
-
-def _healthcheck_config(hc: Healthcheck, timeout_s: float, retries: int | None = None) -> dict[str, Any]:
+def _healthcheck_config(hc: Healthcheck, timeout_s: float) -> dict[str, Any]:
     """The image's test with a short interval; the start period lets failures before the app is up not count."""
     return {
         "test": list(hc.test),
         "interval": int(0.25 * NS),
         "timeout": int(min(hc.timeout_s, 10.0) * NS),
-        "retries": retries if retries is not None else max(hc.retries, 1),
+        "retries": max(hc.retries, 1),
         # 0 would mean "inherit the image's start period" (failures ignored for it); 1 ms is the API's minimum.
         "start_period": max(int(timeout_s * NS), 1_000_000),
     }
@@ -143,12 +118,14 @@ def _health(state: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
     return health.get("Status"), log
 
 
-def _wait(api: docker.APIClient, container_id: str, timeout_s: float,
-          done: Callable[[str | None], bool]) -> tuple[dict[str, Any], float]:
+def _wait(api: docker.APIClient, container_id: str, timeout_s: float, done: Callable[[str | None], bool],
+          watch: MainRunHealth | None = None) -> tuple[dict[str, Any], float]:
     """Poll the container until `done(health_status)`, it exits, or the timeout; return its state and the time."""
     start = time.monotonic()
     while True:
         state = api.inspect_container(container_id)["State"]
+        if watch is not None:
+            watch.observe(state)
         status, _ = _health(state)
         if not state.get("Running") or done(status) or time.monotonic() - start > timeout_s:
             return state, time.monotonic() - start
@@ -169,41 +146,21 @@ def _running_uid(api: docker.APIClient, container_id: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def probe_healthcheck(api: docker.APIClient, facts: ImageFacts, limits: RunLimits) -> ProbeFacts:
-    """Run the healthcheck where the app is not running: a meaningful one fails there."""
-    hc = facts.healthcheck
-    if hc is None or hc.disabled:
-        return ProbeFacts("skipped", "the image has no HEALTHCHECK")
-    waiter = find_waiter(facts)
-    if waiter is None:
-        return ProbeFacts("skipped", "the image has nothing that can wait (no sleep, node or python), "
-                                     "so the healthcheck cannot be run without the app")
-    container_id: str | None = None
-    try:
-        container_id = _create(api, facts.image_id, "probe", limits, entrypoint=list(waiter), command=[],
-                               healthcheck=_healthcheck_config(hc, 0.0, retries=1))
-        api.start(container_id)
-        state, _ = _wait(api, container_id, limits.probe_timeout_s, lambda s: s in ("healthy", "unhealthy"))
-        status, log = _health(state)
-        if status == "unhealthy":
-            return ProbeFacts("failed-as-expected", "unhealthy without the app", waiter)
-        if status == "healthy":
-            return ProbeFacts("passed-without-app", f"healthy while only `{' '.join(waiter)}` ran", waiter)
-        return ProbeFacts("skipped", f"the waiting container ended as '{status or state.get('Status')}'", waiter)
-    except docker.errors.APIError as exc:
-        return ProbeFacts("skipped", f"the waiting container could not start ({exc.explanation or exc})", waiter)
-    finally:
-        _remove(api, container_id)
+def _not_started(exc: docker.errors.APIError, main: MainRunHealth, probe: ProbeThread, start: float) -> RunFacts:
+    """The facts of a run the engine refused or broke off; the probes are released and waited for."""
+    main.settle(healthy=False)
+    return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (), probe.result(),
+                    round(time.monotonic() - start, 2))
 
 
 def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None = None) -> RunFacts:
-    """Start the image once (and the probe beside it); always remove both containers."""
+    """Start the image once (and the healthcheck probes beside it); always remove every container."""
     limits = limits or RunLimits()
     start = time.monotonic()
-    probe_result: list[ProbeFacts] = []
-    probe_thread = threading.Thread(target=lambda: probe_result.append(probe_healthcheck(api, facts, limits)),
-                                    daemon=True)
-    probe_thread.start()
+    main = MainRunHealth()
+    probe = ProbeThread(api, facts, limits, main, _create, _remove)
+    setid = SetidScan(api, facts, limits, _create, _remove)
+    sampler = ProcessSampler(api)
     container_id: str | None = None
     hc = facts.healthcheck
     options: dict[str, Any] = {}
@@ -214,12 +171,12 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         try:
             api.start(container_id)
         except docker.errors.APIError as exc:
-            probe_thread.join()
-            return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
-                            probe_result[0] if probe_result else None, round(time.monotonic() - start, 2))
+            return _not_started(exc, main, probe, start)
+        sampler.start(container_id)
         uid = _running_uid(api, container_id)
         wait_s = limits.health_timeout_s if "healthcheck" in options else 2.0
-        state, waited = _wait(api, container_id, wait_s, lambda s: s in ("healthy", "unhealthy"))
+        state, waited = _wait(api, container_id, wait_s, lambda s: s in ("healthy", "unhealthy"), main)
+        main.settle(healthy=_health(state)[0] == "healthy")
         if uid is None and state.get("Running"):
             uid = _running_uid(api, container_id)
         status, health_log = _health(state)
@@ -228,16 +185,18 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         if not logs and exit_code is not None:  # the log copier may lag a container that died at once
             time.sleep(0.3)
             logs = _log_tail(api, container_id)
-        probe_thread.join()
+        probe_facts = probe.result()
         return RunFacts(
             started=True, start_error=None, health_status=status,
             health_seconds=round(waited, 2) if status == "healthy" else None,
             exit_code=exit_code, uid=uid, logs_tail=tuple(logs), health_log=health_log,
-            probe=probe_result[0] if probe_result else None, seconds=round(time.monotonic() - start, 2),
+            probe=probe_facts, seconds=round(time.monotonic() - start, 2), processes=sampler.stop(),
+            setid_root=setid.result(),
         )
     except docker.errors.APIError as exc:
-        probe_thread.join()
-        return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
-                        probe_result[0] if probe_result else None, round(time.monotonic() - start, 2))
+        return replace(_not_started(exc, main, probe, start), processes=sampler.stop())
     finally:
+        setid.result()  # joins the scan, so its container is gone too
+        main.settle(healthy=False)
+        sampler.stop()
         _remove(api, container_id)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from grader.model import CheckResult, Report, RunFacts
+from grader.model import CheckResult, ProbeFacts, Report, RunFacts
 
 __all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "render", "render_list", "schema", "to_dict"]
 
@@ -70,8 +70,16 @@ def _run(run: RunFacts) -> dict[str, Any]:
         "started": run.started, "start_error": run.start_error, "health_status": run.health_status,
         "health_seconds": run.health_seconds, "exit_code": run.exit_code, "uid": run.uid,
         "logs_tail": list(run.logs_tail), "health_log": list(run.health_log),
-        "probe": _optional(run.probe, lambda p: {"status": p.status, "detail": p.detail, "waiter": list(p.waiter)}),
+        "probe": _optional(run.probe, _probe),
+        "processes": [{"euid": p.euid, "command": p.command} for p in run.processes],
+        "setid_root": None if run.setid_root is None else list(run.setid_root),
     }
+
+
+def _probe(probe: ProbeFacts) -> dict[str, Any]:
+    return {"status": probe.status, "detail": probe.detail, "waiter": list(probe.waiter),
+            "ways": [{"way": w.way, "status": w.status, "detail": w.detail, "runs": w.runs, "passes": w.passes}
+                     for w in probe.ways]}
 
 
 def render_list(reports: Sequence[Report]) -> str:

@@ -15,6 +15,8 @@ from grader.model import (
     ImageFacts,
     LayerFacts,
     ProbeFacts,
+    ProbeWay,
+    ProcessSeen,
     RunFacts,
 )
 from grader.registry import Evidence
@@ -53,13 +55,24 @@ def make_image(*layers: LayerFacts, user: str = "", healthcheck: Healthcheck | N
     )
 
 
+def make_ways(probe: str) -> tuple[ProbeWay, ...]:
+    """Both ways with the verdict `probe` on the first and "failed-as-expected" on the second."""
+    first = ProbeWay("never-started", probe, "detail", runs=5, passes=1 if probe == "passed-without-app" else 0)
+    return first, ProbeWay("app-killed", "failed-as-expected", "detail", runs=4)
+
+
 def make_run(health: str | None = "healthy", uid: int | None = 1000, probe: str = "failed-as-expected",
              started: bool = True, exit_code: int | None = None, start_error: str | None = None,
-             logs: tuple[str, ...] = ()) -> RunFacts:
+             logs: tuple[str, ...] = (), ways: tuple[ProbeWay, ...] | None = None,
+             processes: tuple[ProcessSeen, ...] | None = None, setid_root: tuple[str, ...] | None = ()) -> RunFacts:
+    ways = make_ways(probe) if ways is None else ways
+    if processes is None:
+        processes = (ProcessSeen(uid, "node"),) if uid is not None else ()
     return RunFacts(started=started, start_error=start_error, health_status=health,
                     health_seconds=0.4 if health == "healthy" else None, exit_code=exit_code, uid=uid,
-                    logs_tail=logs, health_log=(), probe=ProbeFacts(probe, "probe detail", ("/bin/sleep", "infinity")),
-                    seconds=1.0)
+                    logs_tail=logs, health_log=(),
+                    probe=ProbeFacts(probe, "probe detail", ("/.workshop-x/busybox", "sleep", "1"), ways),
+                    seconds=1.0, processes=processes, setid_root=setid_root)
 
 
 def make_build(context_bytes: int = 200_000) -> BuildFacts:

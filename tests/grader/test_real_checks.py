@@ -160,7 +160,7 @@ def test_healthcheck_fails_with_a_clear_message(case: str, tmp_path: Path, docke
         assert "config missing" in check.message, (check.message, report.run)
 
 
-def test_healthcheck_meaningful_is_skipped_when_the_image_has_nothing_that_waits(
+def test_healthcheck_meaningful_is_judged_when_the_image_has_nothing_that_waits(
     tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     text = ('FROM debian:bookworm-slim\nRUN rm /usr/bin/sleep\nHEALTHCHECK CMD ["true"]\n'
@@ -173,4 +173,5 @@ def test_healthcheck_meaningful_is_skipped_when_the_image_has_nothing_that_waits
         remove_test_images(docker_client)
     check = report.check("healthcheck-meaningful")
     assert status(report, "healthcheck") is Status.PASS
-    assert check.status is Status.SKIPPED and "nothing that can wait" in check.message
+    assert check.status is Status.FAIL and check.max_points == 5, (check, report.run)
+    assert "passed when the app never started" in check.message, check.message

@@ -85,6 +85,16 @@ def test_json_reporter_graded_report_validates() -> None:
     assert data["comparison"] is not None and data["run"] is not None and data["exit_code"] == 0
 
 
+def test_json_reporter_shows_each_probe_way_and_every_process_seen() -> None:
+    data = to_dict(graded_report())
+    validate(data)
+    assert [way["way"] for way in data["run"]["probe"]["ways"]] == ["never-started", "app-killed"]
+    assert data["run"]["processes"] == [{"euid": 1000, "command": "node"}] and data["run"]["setid_root"] == []
+    data["run"]["probe"]["ways"][0]["status"] = "maybe"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(data)
+
+
 def test_json_reporter_failing_report_validates_with_exit_code_1() -> None:
     data = to_dict(graded_report(baseline=None, run=None, lint_findings=("DL3008 line 2: pin versions",)))
     validate(data)
