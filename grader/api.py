@@ -289,7 +289,7 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
     build = builder.build(BuildRequest(context, inputs.info, config.tag or graded_tag(exercise), labels,
                                        nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress,
                                        limits=inputs.settings.limits))
-    return builder, context, build, digest
+    return builder, context, replace(build, context_paths=context.paths), digest
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
