@@ -366,7 +366,8 @@ def grade(
 ) -> Report:
     """Build the Dockerfile against apps/<exercise>, inspect and run the image once, run every check.
 
-    `dockerfile` defaults to exercises/<exercise>/Dockerfile; `dockerignore` to the .dockerignore beside it.
+    `dockerfile` defaults to exercises/<exercise>/Dockerfile; `dockerignore` to `<Dockerfile>.dockerignore` beside it
+    (the file BuildKit reads with `docker build -f`), else a `.dockerignore` there.
     """
     config = config or GradeConfig()
     timings: dict[str, float] = {}
