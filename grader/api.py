@@ -275,7 +275,7 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
     build = builder.build(BuildRequest(context, inputs.info, config.tag or graded_tag(exercise), labels,
                                        nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress,
                                        limits=inputs.settings.limits))
-    return builder, context, build, digest
+    return builder, context, replace(build, context_paths=context.paths), digest
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
@@ -352,7 +352,8 @@ def grade(
 ) -> Report:
     """Build the Dockerfile against apps/<exercise>, inspect and run the image once, run every check.
 
-    `dockerfile` defaults to exercises/<exercise>/Dockerfile; `dockerignore` to the .dockerignore beside it.
+    `dockerfile` defaults to exercises/<exercise>/Dockerfile; `dockerignore` to `<Dockerfile>.dockerignore` beside it
+    (the file BuildKit reads with `docker build -f`), else a `.dockerignore` there.
     """
     config = config or GradeConfig()
     timings: dict[str, float] = {}

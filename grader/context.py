@@ -40,6 +40,7 @@ class BuildContext:
     dockerfile_text: str
     file_count: int
     sha256: str = ""  # of the tar: what the engine was sent (a cache key part)
+    paths: tuple[str, ...] = ()  # the app's files and folders sent, relative ("src/main.ts"): `context-size` reads them
 
 
 def read_dockerignore(text: str, name: str = DOCKERIGNORE_NAME) -> list[str]:
@@ -118,15 +119,17 @@ def assemble_context(app_dir: Path, dockerfile_text: str, dockerignore_text: str
     included = _included(app_dir, read_dockerignore(dockerignore_text or ""))
     spooled = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 - the BuildContext returned owns it
     count = 0
+    sent: list[str] = []
     with tarfile.open(fileobj=spooled, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for rel in included:
             if rel in (DOCKERFILE_NAME, DOCKERIGNORE_NAME):
                 continue
             _add_path(tar, os.path.join(app_dir, rel), rel)
+            sent.append(rel)
             count += 1
         _add_bytes(tar, DOCKERFILE_NAME, dockerfile_text.encode())
         if dockerignore_text is not None:
             _add_bytes(tar, DOCKERIGNORE_NAME, dockerignore_text.encode())
     size = spooled.tell()
     return BuildContext(tar=spooled, size_bytes=size, dockerfile_text=dockerfile_text, file_count=count,
-                        sha256=_sha256(spooled))
+                        sha256=_sha256(spooled), paths=tuple(sent))

@@ -13,9 +13,11 @@ from grader.errors import DockerfileError, UnknownExercise
 from grader.paths import EXERCISES, EXERCISES_DIR
 
 __all__ = [
+    "IGNORE_SUFFIX",
     "LEARNER_FILES",
     "STARTERS_DIR",
     "exercise_dir",
+    "ignore_file_for",
     "reset_exercise",
     "starter_dockerfile",
     "starting_dockerfile",
@@ -23,8 +25,22 @@ __all__ = [
 
 STARTERS_DIR = Path(__file__).resolve().parent / "starters"
 
-#: Files a learner adds or edits in exercises/<app>/; the exercise starts with a Dockerfile and no .dockerignore.
-LEARNER_FILES = ("Dockerfile", ".dockerignore")
+#: BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile INSTEAD of the context root's .dockerignore;
+#: it is the only ignore file that `docker build -f exercises/<app>/Dockerfile apps/<app>` reads from exercises/.
+IGNORE_SUFFIX = ".dockerignore"
+
+#: Files a learner adds or edits in exercises/<app>/; the exercise starts with a Dockerfile and no ignore file.
+#: `Dockerfile.dockerignore` is the one the lessons teach; `.dockerignore` is still read when it is the only one.
+LEARNER_FILES = ("Dockerfile", "Dockerfile.dockerignore", ".dockerignore")
+
+
+def ignore_file_for(dockerfile: Path) -> Path | None:
+    """The ignore file the grader reads for a Dockerfile: `<name>.dockerignore` beside it (BuildKit's rule, which the
+    lessons teach), else a `.dockerignore` beside it (older workshops), else None."""
+    for candidate in (dockerfile.parent / f"{dockerfile.name}{IGNORE_SUFFIX}", dockerfile.parent / ".dockerignore"):
+        if candidate.is_file() or candidate.is_symlink():
+            return candidate
+    return None
 
 
 def _known(app: str) -> str:

@@ -209,6 +209,7 @@ class BuildFacts:
     context_bytes: int
     cached_steps: int
     total_steps: int
+    context_paths: tuple[str, ...] = ()  # what the context sent (grader.context), for `context-size`
 
 
 @dataclass(frozen=True)

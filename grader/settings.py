@@ -69,7 +69,8 @@ DEFAULTS_HELP: Mapping[str, str] = {
     "size.threshold_mb": "Full size points at or under this final image size.",
     "size.band_mb": "Partial size credit falls linearly from the threshold to zero at this size.",
     "reduction.min_percent": "Percent smaller than the naive starting image needed for `reduction`.",
-    "context.max_mb": "Largest build context (what `docker build` sends) that passes `context-size`.",
+    "context.max_mb": "Largest build context (what `docker build` sends) that passes `context-size` (which also "
+                      "fails a context that sends what lesson 05 teaches to ignore).",
     "layer_waste.max_mb": "Bytes overwritten or deleted by later learner layers that still pass `layer-waste`.",
     "caches.max_mb": "Package-manager cache bytes tolerated by `no-caches`.",
     "run.health_timeout_s": "How long the container may take to turn healthy.",

@@ -154,8 +154,8 @@ def no_junk(ev: Evidence) -> Outcome:
     measured = {label: len(paths) for label, paths in sorted(found.items())}
     shown = "; ".join(f"{label} ({len(paths)}, e.g. {sorted(paths)[0]})" for label, paths in sorted(found.items()))
     return Outcome(False, measured, "none", f"Found {shown}.",
-                   hint="Add a .dockerignore (.git, tests/, docs/, *.md, src/ ...) and copy only dist/ into the "
-                        "final stage.")
+                   hint="Add Dockerfile.dockerignore beside your Dockerfile (.git, tests/, docs/, *.md, src/ ...) "
+                        "and copy only dist/ into the final stage.")
 
 
 @check("no-secrets", title="No secrets in any layer", points=5,
@@ -180,5 +180,6 @@ def no_secrets(ev: Evidence) -> Outcome:
     if not found:
         return Outcome(True, [], "none", "No .env files or private keys in any layer.")
     return Outcome(False, sorted(found), "none", f"Secrets in the image's layers: {', '.join(sorted(found)[:5])}.",
-                   hint="Keep secrets out of the build context (.dockerignore: .env*, *.pem) and pass them at run "
-                        "time (`docker run --env-file`); deleting them in a later layer does not remove them.")
+                   hint="Keep secrets out of the build context (Dockerfile.dockerignore: .env*, *.pem) and pass "
+                        "them at run time (`docker run --env-file`); deleting them in a later layer does not "
+                        "remove them.")

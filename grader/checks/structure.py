@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from pathlib import PurePosixPath
+
 from grader.checks.lessons import lesson
 from grader.checks.unread import unindexed_outcome
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 from grader.waste import wasted_bytes
 
-__all__ = ["context_size", "layer_waste", "lint", "multi_stage", "wasted_bytes"]
+__all__ = ["TAUGHT_EXCLUDES", "context_leftovers", "context_size", "layer_waste", "lint", "multi_stage", "wasted_bytes"]
 
 
 @check("multi-stage", title="Multi-stage build", points=5, lesson=lesson("multi-stage", "What multi-stage does"),
@@ -62,19 +65,55 @@ def layer_waste(ev: Evidence) -> Outcome:
                    hint="Install and clean up in the same RUN, or do the work in a builder stage and copy the result.")
 
 
+#: What lesson 05 teaches to keep out of a build context, by the name of one path component: (label, matcher).
+TAUGHT_EXCLUDES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    (".git", lambda name: name == ".git"),
+    ("node_modules", lambda name: name == "node_modules"),
+    ("build output", lambda name: name in {"dist", "build", "coverage", "__pycache__", ".venv", "venv"}),
+    (".env files", lambda name: name == ".env" or name.startswith(".env.")),
+    ("tests", lambda name: name in {"tests", "test", "__tests__"}),
+    ("docs", lambda name: name == "docs"),
+    ("Markdown", lambda name: name.lower().endswith(".md")),
+)
+
+
+def context_leftovers(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Per label of TAUGHT_EXCLUDES, the outermost paths of the context that it names ("tests", not every file in
+    it): what a working .dockerignore would have left out."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(paths):
+        parts = PurePosixPath(path).parts
+        for depth, name in enumerate(parts):
+            label = next((label for label, matches in TAUGHT_EXCLUDES if matches(name)), None)
+            if label is not None:
+                top = "/".join(parts[:depth + 1])
+                if top not in found.setdefault(label, []):
+                    found[label].append(top)
+                break
+    return found
+
+
 @check("context-size", title="Small build context", points=5, lesson=lesson("mistakes", "Not using .dockerignore"),
        needs=("build",))
 def context_size(ev: Evidence) -> Outcome:
-    """The build context sent to the engine is under the exercise's threshold, i.e. .dockerignore works."""
+    """The build context holds none of what lesson 05 teaches to leave out (.git, node_modules, build output,
+    .env files, tests, docs, Markdown) and is under the exercise's size threshold, i.e. the .dockerignore works.
+    The apps are small, so the size alone would pass a context with no ignore file at all."""
     assert ev.build is not None
     size, limit = ev.build.context_bytes, ev.settings.context_max_bytes
-    if size <= limit:
-        return Outcome(True, human_bytes(size), f"<= {human_bytes(limit)}",
-                       f"The build context is {human_bytes(size)}.")
-    return Outcome(False, human_bytes(size), f"<= {human_bytes(limit)}",
-                   f"The build context is {human_bytes(size)}; the budget is {human_bytes(limit)}.",
-                   hint="Add a .dockerignore beside your Dockerfile with node_modules, .git, tests/, docs/, *.md, "
-                        ".env*.")
+    leftovers = context_leftovers(ev.build.context_paths)
+    threshold = f"<= {human_bytes(limit)}, without {', '.join(label for label, _ in TAUGHT_EXCLUDES)}"
+    hint = ("Write `Dockerfile.dockerignore` beside your Dockerfile (BuildKit reads it with `docker build -f`) "
+            "naming node_modules, .git, dist, .env*, tests, docs and *.md.")
+    if leftovers:
+        named = "; ".join(f"{label}: {', '.join(paths[:3])}" for label, paths in leftovers.items())
+        return Outcome(False, {"size": human_bytes(size), "sent": named}, threshold,
+                       f"The build context sends what a .dockerignore should leave out ({named}).", hint=hint)
+    if size > limit:
+        return Outcome(False, human_bytes(size), threshold,
+                       f"The build context is {human_bytes(size)}; the budget is {human_bytes(limit)}.", hint=hint)
+    return Outcome(True, human_bytes(size), threshold,
+                   f"The build context is {human_bytes(size)} and sends nothing the ignore file should leave out.")
 
 
 @check("lint", title="hadolint findings (advisory)", points=0, lesson=lesson("principles", "Key principles"),

@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("exercise", nargs="?", help=f"One of {', '.join(EXERCISES)}.")
     p.add_argument("--all", action="store_true", help="Grade every exercise.")
     p.add_argument("--dockerfile", type=Path, help="Grade this Dockerfile against the app (default: the exercise's).")
-    p.add_argument("--dockerignore", type=Path, help="Use this .dockerignore (default: the one beside the Dockerfile).")
+    p.add_argument("--dockerignore", type=Path, help="Use this ignore file (default: Dockerfile.dockerignore beside "
+                   "the Dockerfile, the file BuildKit reads, else a .dockerignore there).")
     p.add_argument("--format", choices=sorted(REPORTERS), default="table", help="Output format (default: table).")
     p.add_argument("--output", type=Path, help="Write the report to FILE instead of stdout.")
     p.add_argument("--build-timeout", type=float, default=_DEFAULTS.build_timeout_s, metavar="SECONDS",

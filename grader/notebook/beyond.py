@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.exercises import starting_dockerfile
+from grader.exercises import ignore_file_for, starting_dockerfile
 from grader.model import ImageFacts, Report
 from grader.notebook.common import LESSON_STATE
 from grader.notebook.image_api import LocalImage, build_image, image_facts, local_images
@@ -78,9 +78,8 @@ def stretch_dockerfiles(solutions: Path = SOLUTIONS_DIR) -> dict[str, Path]:
 
 
 def stretch_ignore(dockerfile: Path) -> Path | None:
-    """The .dockerignore beside a stretch Dockerfile, if it has one."""
-    path = dockerfile.parent / ".dockerignore"
-    return path if path.is_file() else None
+    """The ignore file beside a stretch Dockerfile (`Dockerfile.dockerignore`), if it has one."""
+    return ignore_file_for(dockerfile)
 
 
 def stretch_notes(solutions: Path = SOLUTIONS_DIR) -> str | None:

@@ -13,6 +13,7 @@ from grader.settings import load_settings
 __all__ = [
     "LESSON_STATE",
     "article_numbers",
+    "size_budget",
     "starting_dockerfile_path",
     "variant_of",
 ]
@@ -23,6 +24,16 @@ LESSON_STATE = STATE_DIR / "lessons"
 def article_numbers(exercise: str) -> ArticleNumbers:
     """The article's before/after numbers for an exercise, from exercises/<app>/grading.toml [article]."""
     return load_settings(exercise).article
+
+
+def size_budget(exercise: str) -> str:
+    """The exercise's size budget as a lesson states it, read from exercises/<app>/grading.toml (Markdown), so the
+    number a learner reads is the number the `size` check uses."""
+    settings = load_settings(exercise)
+    return (f"**Size budget** (`exercises/{exercise}/grading.toml`): full `size` points at or under "
+            f"**{settings.size_threshold_bytes / 1e6:g} MB**, partial credit down to zero at "
+            f"{settings.size_band_bytes / 1e6:g} MB; the `beats-article` bonus under the article's "
+            f"**{settings.article.after_bytes / 1e6:g} MB**.")
 
 
 def starting_dockerfile_path(app: str) -> Path:

@@ -8,6 +8,7 @@ PROJECT_LABEL=lesson; containers are always removed; `remove_lesson_images()` re
 
 from __future__ import annotations
 
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "build_app_image",
     "build_image",
     "buildx_available",
+    "copy_from_image",
     "image_facts",
     "image_history",
     "lesson_tag",
@@ -46,6 +48,7 @@ __all__ = [
     "remove_image",
     "remove_lesson_images",
     "run_command",
+    "shared_base_bytes",
     "stop_seconds",
 ]
 
@@ -175,6 +178,29 @@ def stop_seconds(image: str, ready_text: str, *, grace_s: int = 10, start_timeou
         client.close()
 
 
+def copy_from_image(image: str, source: str, destination: Path) -> int:
+    """Copy a folder out of an image (as `docker cp` does, from a container that never starts) into destination;
+    returns how many files came out. Extracted with tarfile's "data" filter: no links out, no devices."""
+    client = connect()
+    container = None
+    try:
+        container = client.containers.create(image, command=["true"], network_disabled=True,
+                                             labels=dict(LESSON_LABELS))
+        stream, _ = container.get_archive(source)
+        with tempfile.TemporaryFile() as spooled:
+            for chunk in stream:
+                spooled.write(chunk)
+            spooled.seek(0)
+            with tarfile.open(fileobj=spooled, mode="r:") as tar:
+                members = tar.getmembers()
+                tar.extractall(destination, members=members, filter="data")
+        return sum(1 for member in members if member.isfile())
+    finally:
+        if container is not None:
+            _remove_container(container)
+        client.close()
+
+
 def image_facts(image: str | Report, base_image: str | None = None) -> ImageFacts:
     """ImageFacts of a local image, or of a graded report's image, through the grader's one (cached) inspection."""
     if isinstance(image, Report):
@@ -208,6 +234,25 @@ def local_images(tags: Sequence[str]) -> list[LocalImage]:
             found.append(LocalImage(tag, int(attrs["Size"]), STAND_IN_LABEL in labels,
                                     tuple(attrs.get("RepoDigests") or ())))
     return found
+
+
+def shared_base_bytes(first: str, second: str, bases: Sequence[str]) -> int:
+    """The size of the largest local base whose layers both images start with: what a node that pulls both stores
+    once. 0 when they share no base (or a base is not here)."""
+    with _api() as api:
+        def layers(name: str) -> list[str]:
+            return list(api.inspect_image(name)["RootFS"]["Layers"])  # type: ignore[no-untyped-call]
+
+        a, b = layers(first), layers(second)
+        shared = 0
+        for base in bases:
+            try:
+                own = layers(base)
+            except docker.errors.ImageNotFound:
+                continue
+            if own and a[:len(own)] == own and b[:len(own)] == own:
+                shared = max(shared, int(api.inspect_image(base)["Size"]))  # type: ignore[no-untyped-call]
+    return shared
 
 
 def buildx_available() -> bool:

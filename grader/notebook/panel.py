@@ -178,7 +178,7 @@ class ReferenceSection:
     def __init__(self, exercise: str, mine: GradePanel, solutions: str | Path = "../solutions") -> None:
         self.exercise, self.mine = exercise, mine
         self.dockerfile = Path(solutions) / exercise / "Dockerfile"
-        self.dockerignore = Path(solutions) / exercise / ".dockerignore"
+        self.dockerignore = Path(solutions) / exercise / "Dockerfile.dockerignore"
         self.report: Report | None = None
         w = ipywidgets_module()
         self._w = w

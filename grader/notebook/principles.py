@@ -15,6 +15,7 @@ from grader.checks.contents import is_secret_file_name
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.lint import lint_dockerfile
+from grader.notebook.image_api import copy_from_image
 from grader.paths import APPS_DIR
 
 __all__ = [
@@ -54,8 +55,9 @@ def summarize_context(app_dir: Path, dockerfile_text: str, dockerignore_text: st
                           sorted(top.items(), key=lambda item: -item[1]), secrets, has_git)
 
 
-def app_copy_with_git(app: str, destination: Path, *, with_node_modules_mb: int = 0) -> Path:
-    """Copy apps/<app> as a real working copy (`git init` + a commit), optionally with a host node_modules."""
+def app_copy_with_git(app: str, destination: Path, *, node_modules_from: str | None = None) -> Path:
+    """Copy apps/<app> as a real working copy (`git init` + a commit), optionally with the real node_modules that
+    `npm ci` installed in an image (the starting image's /app/node_modules), as if installed on the host."""
     target = destination / app
     shutil.copytree(APPS_DIR / app, target, ignore=shutil.ignore_patterns("node_modules", "dist", ".pytest_cache",
                                                                          ".ruff_cache", "__pycache__"))
@@ -63,17 +65,17 @@ def app_copy_with_git(app: str, destination: Path, *, with_node_modules_mb: int 
            "GIT_COMMITTER_NAME": "learner", "GIT_COMMITTER_EMAIL": "learner@example.invalid", "PATH": "/usr/bin:/bin"}
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "snapshot"]):
         subprocess.run(command, cwd=target, env=env, check=True, capture_output=True)
-    if with_node_modules_mb:
-        folder = target / "node_modules" / "left-by-npm-install"
-        folder.mkdir(parents=True)
-        (folder / "index.js").write_bytes(b"\0" * (with_node_modules_mb * 1_000_000))
+    if node_modules_from is not None:
+        copy_from_image(node_modules_from, "/app/node_modules", target)
     return target
 
 
-def context_with_ignore(app: str, dockerfile: Path, dockerignore_text: str | None) -> ContextSummary:
-    """The context of a real working copy of the app (with .git and a host node_modules) under an ignore file."""
+def context_with_ignore(app: str, dockerfile: Path, dockerignore_text: str | None, *,
+                        node_modules_from: str | None = None) -> ContextSummary:
+    """The context of a real working copy of the app (with .git, and the node_modules of `node_modules_from`, an
+    image whose /app/node_modules `npm ci` installed) under an ignore file."""
     with tempfile.TemporaryDirectory(prefix="lesson-context-") as tmp:
-        copy = app_copy_with_git(app, Path(tmp), with_node_modules_mb=30 if "node" in app else 0)
+        copy = app_copy_with_git(app, Path(tmp), node_modules_from=node_modules_from)
         return summarize_context(copy, dockerfile.read_text(), dockerignore_text)
 
 

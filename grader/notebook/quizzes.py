@@ -19,7 +19,8 @@ LESSONS: dict[str, tuple[Question, ...]] = {
                  1, ("The base images are local, but package installs inside a build download packages.",
                      ("Right: the bases are local stand-ins, but npm, PyPI and Debian packages are downloaded "
                      "during builds (and then cached)."),
-                     "The workshop never pulls: the base images are local stand-ins built by `workshop bases`.")),
+                     ("The exercises' bases are already here (`workshop bases`); the grader pulls only a base the "
+                      "machine lacks, such as node:20-alpine in lesson 08, and that needs a registry."))),
         Question("Where do you edit an exercise?",
                  ("In the lesson notebook", "In exercises/<app>/Dockerfile, opened in JupyterLab's editor",
                   "In solutions/<app>/Dockerfile"),
@@ -120,10 +121,11 @@ LESSONS: dict[str, tuple[Question, ...]] = {
                      "Right: --target stops after that stage and tags it.",
                      "history shows layers, not a shell inside the stage.")),
         Question("For local development with compose, which command gives live edits?",
-                 ("Rebuild the image on every save", ("Mount the sources and run the app's dev/watch script in "
-                  "the builder stage"), "Run the production image"),
+                 ("Rebuild the image on every save", ("Mount the sources into a full node:20 container (or a dev "
+                  "stage of its own) that runs the watchers"), "Run the production image"),
                  1, ("That is the slow loop compose avoids.",
-                     "Right: the builder has the dev tools; the volume brings your edits in.",
+                     ("Right: node:20 has the compilers and the dev tools; the volume brings your edits in. The "
+                      "reference's builder stage would not do: it prunes TypeScript and runs no watcher."),
                      "The production image has no compiler and no watcher.")),
     ),
     "08": (
@@ -146,7 +148,9 @@ LESSONS: dict[str, tuple[Question, ...]] = {
                      "The cache is tens of megabytes; the base is a gigabyte.")),
         Question("How do you measure before and after?",
                  ("docker images <name> --format \"{{.Size}}\"", "du -sh on the Dockerfile", "By the build time"),
-                 0, ("Right: the article's own commands, and the grader's size check reads the same number.",
+                 0, (("Right: the article's own commands, and the grader's size check reads the same number. With the "
+                      "containerd image store, `docker images` shows DISK USAGE (unpacked, the grader's number) and "
+                      "CONTENT SIZE (compressed) in place of SIZE."),
                      "The Dockerfile's size says nothing about the image.",
                      "Build time and size are different things (lesson 06).")),
     ),

@@ -7,7 +7,7 @@
 #   docker build -t combined:naive -f exercises/combined/Dockerfile apps/combined
 #   docker image inspect -f '{{.Size}}' combined:naive
 #
-# Your goal: a multi-stage Dockerfile (plus a .dockerignore) whose image is at most 200 MB, with
+# Your goal: a multi-stage Dockerfile (plus Dockerfile.dockerignore beside it) whose image is at most 220 MB, with
 # the backend serving GET /health and the built React page at GET /, and nothing but the compiled
 # backend, its production dependencies and the built frontend on top of a Node.js runtime;
 # non-root, with a HEALTHCHECK.

@@ -6,7 +6,7 @@
 #   docker build -t fastapi:naive -f exercises/fastapi/Dockerfile apps/fastapi
 #   docker image inspect -f '{{.Size}}' fastapi:naive
 #
-# Your goal: a multi-stage Dockerfile (plus a .dockerignore) whose image is at most 160 MB, still
+# Your goal: a multi-stage Dockerfile (plus Dockerfile.dockerignore beside it) whose image is at most 190 MB, still
 # answers GET /health with 200 and shows psycopg2 and libpq loaded, and ships no compiler, no
 # pip cache, no apt lists, no .env files, no tests or docs, runs as a non-root user and has a
 # HEALTHCHECK.

@@ -19,6 +19,7 @@ from pathlib import Path
 import docker
 
 from grader.context import assemble_context
+from grader.exercises import ignore_file_for
 from grader.paths import APPS_DIR, EXERCISES, EXERCISES_DIR, PROJECT_LABEL, SOLUTIONS_DIR
 
 #: The source file a developer touches in each app; one line is appended to it for the warm build.
@@ -26,9 +27,9 @@ EDITED_SOURCE = {"node-api": "src/main.ts", "fastapi": "app/main.py", "combined"
 
 
 def build_seconds(client: docker.DockerClient, app_dir: Path, folder: Path, tag: str, nocache: bool) -> float:
-    ignore = folder / ".dockerignore"
+    ignore = ignore_file_for(folder / "Dockerfile")
     context = assemble_context(app_dir, (folder / "Dockerfile").read_text(),
-                               ignore.read_text() if ignore.exists() else None)
+                               ignore.read_text() if ignore else None)
     started = time.monotonic()
     for chunk in client.api.build(fileobj=context.tar, custom_context=True, tag=tag, nocache=nocache, rm=True,
                                   forcerm=True, decode=True, labels={PROJECT_LABEL: "benchmark"}, pull=False):

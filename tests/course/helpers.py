@@ -28,7 +28,7 @@ def write_submission(folder: Path, kind: str, exercise: str = EXERCISE) -> Path:
         if kind == "partial":
             text = "\n".join(line for line in text.splitlines() if not line.startswith("USER ")) + "\n"
         (folder / "Dockerfile").write_text(text)
-        shutil.copyfile(solution / ".dockerignore", folder / ".dockerignore")
+        shutil.copyfile(solution / "Dockerfile.dockerignore", folder / ".dockerignore")
     elif kind == "naive":
         shutil.copyfile(starter_dockerfile(exercise), folder / "Dockerfile")
     elif kind == "broken":

@@ -10,6 +10,7 @@ import docker
 import pytest
 
 from grader.context import assemble_context
+from grader.exercises import ignore_file_for
 from grader.paths import APPS_DIR, EXERCISES_DIR, PROJECT_LABEL, SOLUTIONS_DIR
 
 
@@ -25,11 +26,11 @@ class BuiltImage:
 def build_app_image(client: docker.DockerClient, app: str, kind: str) -> BuiltImage:
     """Build exercises/<app> (naive) or solutions/<app> against apps/<app>, as the grader assembles contexts."""
     folder = (EXERCISES_DIR if kind == "naive" else SOLUTIONS_DIR) / app
-    ignore = folder / ".dockerignore"
+    ignore = ignore_file_for(folder / "Dockerfile")
     context = assemble_context(
         APPS_DIR / app,
         (folder / "Dockerfile").read_text(),
-        ignore.read_text() if ignore.exists() else None,
+        ignore.read_text() if ignore else None,
     )
     tag = f"workshop-test/{app}:{kind}"
     started = time.monotonic()

@@ -74,6 +74,6 @@ def test_load_brings_back_every_base_and_a_solution_grades_on_them(docker_client
                 docker_client.images.get(image_id).tag(repository, version)
     assert {tag: base_status(docker_client, tag).image_id for tag in REQUIRED_BASES} == ids
     solution = SOLUTIONS_DIR / "fastapi"
-    report = grade("fastapi", solution / "Dockerfile", solution / ".dockerignore",
+    report = grade("fastapi", solution / "Dockerfile", solution / "Dockerfile.dockerignore",
                    config=GradeConfig(backend="classic", build_timeout_s=1800))
     assert report.error is None and report.percent == 100.0, (report.error, report.percent)

@@ -76,7 +76,7 @@ def stretch_reports(docker_client: docker.DockerClient) -> Iterator[dict[str, Re
         def __missing__(self, app: str) -> Report:
             folder = STRETCH_DIR / app
             config = GradeConfig(tag=stretch_tag(app))
-            self[app] = grade(app, folder / "Dockerfile", folder / ".dockerignore", config=config)
+            self[app] = grade(app, folder / "Dockerfile", folder / "Dockerfile.dockerignore", config=config)
             return self[app]
 
     reports = Lazy()

@@ -75,9 +75,9 @@ def make_run(health: str | None = "healthy", uid: int | None = 1000, probe: str 
                     seconds=1.0, processes=processes, setid_root=setid_root)
 
 
-def make_build(context_bytes: int = 200_000) -> BuildFacts:
+def make_build(context_bytes: int = 200_000, context_paths: tuple[str, ...] = ()) -> BuildFacts:
     return BuildFacts(image_id="sha256:" + "ab" * 32, tag="t", backend="classic", seconds=3.0,
-                      context_bytes=context_bytes, cached_steps=0, total_steps=8)
+                      context_bytes=context_bytes, cached_steps=0, total_steps=8, context_paths=context_paths)
 
 
 def make_evidence(**changes: Any) -> Evidence:

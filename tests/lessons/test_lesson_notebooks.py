@@ -76,7 +76,7 @@ def test_exercise_lesson_shows_no_reference_before_the_learners_first_grade(name
 def test_exercise_lesson_links_its_files_for_the_editor_and_gives_hints(name: str) -> None:
     app = EXERCISE_LESSONS[name]
     text = "\n".join(cell.source for cell in read_notebook(name).cells)
-    assert f"](../exercises/{app}/Dockerfile)" in text and f"](../exercises/{app}/.dockerignore)" in text
+    assert f"](../exercises/{app}/Dockerfile)" in text and f"](../exercises/{app}/Dockerfile.dockerignore)" in text
     assert "Hints([" in text
 
 

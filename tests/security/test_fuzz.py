@@ -138,7 +138,7 @@ def test_generated_dockerfiles_raise_only_grade_errors(dockerfile: bytes, docker
 # ---------------------------------------------------------------- mutated real Dockerfiles
 
 _SEEDS = [p.read_bytes() for p in sorted(SOLUTIONS_DIR.glob("*/Dockerfile"))]
-_IGNORE_SEEDS = [p.read_bytes() for p in sorted(SOLUTIONS_DIR.glob("*/.dockerignore"))]
+_IGNORE_SEEDS = [p.read_bytes() for p in sorted(SOLUTIONS_DIR.glob("*/Dockerfile.dockerignore"))]
 
 
 @st.composite
