@@ -26,6 +26,7 @@ __all__ = [
     "Limits",
     "MB",
     "MIB",
+    "PAUSE_POLL_S",
     "free_bytes",
     "free_inodes",
     "limits_from_mapping",
@@ -37,6 +38,8 @@ MIB = 1024 * 1024
 MB = 1_000_000
 KIB = 1024
 
+#: Seconds between two looks at the disk while grade-class is paused.
+PAUSE_POLL_S = 30.0
 #: Where the engine keeps images and where build contexts are spooled: both must keep free space.
 DISK_PATHS: tuple[Path, ...] = (Path("/var/lib/docker"), Path(tempfile.gettempdir()))
 
@@ -133,12 +136,12 @@ def _shortage(limits: Limits, paths: tuple[Path, ...] | None) -> str | None:
     return None
 
 
-def wait_for_free_disk(limits: Limits, *, poll_s: float = 30.0, remind_s: float = 600.0,
+def wait_for_free_disk(limits: Limits, *, poll_s: float | None = None, remind_s: float = 600.0,
                        paths: tuple[Path, ...] | None = None, notify: Callable[[str], None] = _say) -> float:
     """Pause while free disk is under `limits.min_free_disk_bytes` or free inodes under `limits.min_free_inodes`,
     saying so (again every `remind_s`); return the seconds waited. It never gives up by itself: the run resumes
     when space is freed, or Ctrl-C stops it (grade-class resumes where it stopped)."""
-    start = time.monotonic()
+    start, poll_s = time.monotonic(), PAUSE_POLL_S if poll_s is None else poll_s
     told_at: float | None = None
     while (short := _shortage(limits, paths)) is not None:
         now = time.monotonic()

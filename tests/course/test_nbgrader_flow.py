@@ -38,6 +38,11 @@ def course(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.Docke
         shutil.copytree(root / "release" / EXERCISE, target)
         write_submission(target, student)
         (target / "app" / "README.md").write_text("a learner's edit to the app: autograde restores the original")
+        if student == "solution":  # edits and additions beside the two files: none of them may reach the build
+            with (target / "app" / "requirements.txt").open("a") as handle:
+                handle.write("this-package-does-not-exist-anywhere==0.0.1\n")
+            (target / "app" / "added-by-learner.py").write_text("print('never built')\n")
+            (target / "app" / "[bold]x[/bold]\x1b[31m.txt").write_text("a hostile name\n")
     seconds = {}
     for student in STUDENTS:
         started = time.monotonic()
@@ -82,6 +87,20 @@ def test_learners_files_are_kept_and_the_app_is_restored(course: GradedCourse) -
     assert (graded / ".dockerignore").is_file()
     source_app = course.root / "source" / EXERCISE / "app"
     assert (graded / "app" / "README.md").read_text() == (source_app / "README.md").read_text()
+
+
+def test_files_the_learner_added_are_ignored_and_named_in_the_feedback(course: GradedCourse) -> None:
+    """The solution with an edited requirements.txt and two added files still earns full marks (it was built
+    against the course's own app/), and the grading cell lists the added files, escaped."""
+    cells = notebook(course, "solution")["cells"]
+    grading = [c for c in cells if "grade_submission(" in "".join(c["source"])]
+    printed = "".join("".join(o["text"]) for o in grading[0]["outputs"] if o["output_type"] == "stream")
+    assert "Ignored 2 files you added: app/[bold]x[/bold]\\x1b[31m.txt, app/added-by-learner.py." in printed
+    assert "\x1b" not in printed
+    feedback = (course.root / "feedback" / "solution" / EXERCISE / f"{EXERCISE}.html").read_text()
+    assert "added-by-learner.py" in feedback
+    assert "Ignored" not in "".join("".join(o.get("text", "")) for c in notebook(course, "naive")["cells"]
+                                    for o in c.get("outputs", []))
 
 
 def test_no_cell_writes_to_stderr(course: GradedCourse) -> None:
