@@ -270,7 +270,7 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
 def _commands(jobs: Sequence[Job], config: GradeConfig) -> frozenset[str]:
     """The RUN commands the run built: the submissions' and the naive baselines' (grader.engine.leftovers)."""
     texts = []
-    for path in [job.folder / "Dockerfile" for job in jobs] + [
+    for path in [job.folder / "Dockerfile" for job in jobs if job.problem is None] + [
             config.baseline_dockerfile or starter_dockerfile(e) for e in {job.exercise for job in jobs}]:
         try:
             texts.append(read_text(path))

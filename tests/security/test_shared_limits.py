@@ -123,8 +123,9 @@ def test_grade_class_pauses_while_inodes_are_short(tmp_path: Path, small_tmpfs: 
     _solution(tmp_path / "subs" / "ada" / EXERCISE)
     results: list[ClassResult] = []
     said = io.StringIO()
+    config = _config(min_free_inodes=200, min_free_disk_bytes=1)  # the tmpfs has 16 MB: only its inodes count
     run = threading.Thread(target=lambda: results.append(grade_class(
-        tmp_path / "subs", tmp_path / "out", jobs=1, config=_config(min_free_inodes=200))), daemon=True)
+        tmp_path / "subs", tmp_path / "out", jobs=1, config=config)), daemon=True)
     with contextlib.redirect_stderr(said):
         run.start()
         deadline = time.monotonic() + 900
