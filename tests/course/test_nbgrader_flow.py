@@ -42,7 +42,7 @@ def course(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.Docke
             with (target / "app" / "requirements.txt").open("a") as handle:
                 handle.write("this-package-does-not-exist-anywhere==0.0.1\n")
             (target / "app" / "added-by-learner.py").write_text("print('never built')\n")
-            (target / "app" / "[bold]x[/bold]\x1b[31m.txt").write_text("a hostile name\n")
+            (target / "app" / "[bold]x\x1b[31m.txt").write_text("a hostile name\n")
     seconds = {}
     for student in STUDENTS:
         started = time.monotonic()
@@ -95,7 +95,7 @@ def test_files_the_learner_added_are_ignored_and_named_in_the_feedback(course: G
     cells = notebook(course, "solution")["cells"]
     grading = [c for c in cells if "grade_submission(" in "".join(c["source"])]
     printed = "".join("".join(o["text"]) for o in grading[0]["outputs"] if o["output_type"] == "stream")
-    assert "Ignored 2 files you added: app/[bold]x[/bold]\\x1b[31m.txt, app/added-by-learner.py." in printed
+    assert "Ignored 2 files you added: app/[bold]x\\x1b[31m.txt, app/added-by-learner.py." in printed
     assert "\x1b" not in printed
     feedback = (course.root / "feedback" / "solution" / EXERCISE / f"{EXERCISE}.html").read_text()
     assert "added-by-learner.py" in feedback
