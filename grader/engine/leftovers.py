@@ -125,25 +125,25 @@ def _image_command(api: docker.APIClient, image_id: str) -> tuple[str, dict[str,
 
 
 def _new_images(api: docker.APIClient, mark: EngineMark, commands: frozenset[str]) -> tuple[tuple[str, int], ...]:
-    """Leaves of the run's new untagged images that are the grader's (removing a leaf removes its untagged
-    parents, as `docker rmi` does)."""
+    """Leaves of the run's new untagged images that are the grader's, with the bytes removing each frees (its
+    size less that of its first ancestor that stays): removing a leaf removes its untagged parents, as `docker
+    rmi` does."""
     listed = api.images(all=True)
     parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in listed}
+    sizes = {str(i["Id"]): int(i.get("Size") or 0) for i in listed}
     has_child = set(parents.values())
-    new = {str(i["Id"]): i for i in listed if str(i["Id"]) not in mark.images
+    new = {str(i["Id"]) for i in listed if str(i["Id"]) not in mark.images
            and int(i.get("Created") or 0) >= mark.started - _SLACK_S
            and not [t for t in i.get("RepoTags") or [] if t != "<none>:<none>"]}
     found = []
-    for image_id, image in new.items():
-        if image_id in has_child:
-            continue
+    for image_id in sorted(new - has_child):
         chain, ours = image_id, False
-        while chain in new and not ours:
+        while chain in new:
             command, labels = _image_command(api, chain)
-            ours = PROJECT_LABEL in labels or _runs_one_of(command, commands)
+            ours = ours or PROJECT_LABEL in labels or _runs_one_of(command, commands)
             chain = parents.get(chain, "")
         if ours:
-            found.append((image_id, int(image.get("Size") or 0)))
+            found.append((image_id, sizes[image_id] - sizes.get(chain, 0)))
     return tuple(found)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader.course.autograde import COURSE_ID, init_course
+from grader.course.autograde import COURSE_ID, init_course, submission_config
 
 from .helpers import EXERCISE, grader_containers, run, write_submission
 
@@ -137,7 +137,11 @@ def test_export_writes_one_csv_row_per_student(course: GradedCourse) -> None:
 
 
 def test_autograde_left_no_container(course: GradedCourse, docker_client: docker.DockerClient) -> None:
-    ids = {image.id for image in docker_client.images.list(name=f"docker-diet-workshop/{EXERCISE}")}
+    """Only this course's images (their tags come from the autograded folders): other sessions may be grading
+    the same exercise on the engine right now, with containers of their own."""
+    tags = [submission_config(EXERCISE, course.root / "autograded" / s / EXERCISE).tag for s in STUDENTS]
+    ids = {docker_client.images.get(tag).id for tag in tags if tag}
+    assert len(ids) == len(STUDENTS), "each learner's graded image is there to look for"
     assert grader_containers(docker_client, ids) == []
 
 
