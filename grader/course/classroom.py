@@ -46,7 +46,7 @@ from grader.course.github_classroom import classroom_results, markdown_summary
 from grader.course.pressure import BACKOFF_S, RETRIES, PressureMonitor, shared_cause
 from grader.course.roster import Job, Skipped, find_jobs, find_skipped, job_tag
 from grader.course.roster import slug as _slug
-from grader.engine.leftovers import Leftovers, find_leftovers, mark_engine, prune_leftovers, run_commands
+from grader.engine.leftovers import EngineMark, Leftovers, find_leftovers, mark_engine, prune_leftovers, run_commands
 from grader.engine.limits import Limits, wait_for_disk_before_job
 from grader.errors import GradeError, InternalError, UnsafeFile
 from grader.exercises import starter_dockerfile
@@ -253,7 +253,7 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
     if fresh or config.no_cache:
         clear_run_cache()
         config = replace(config, rerun=True)
-    mark = mark_engine(api)
+    mark = _mark(api)
     prepare_baselines(api, (job.exercise for job in todo), config)
     pruned = Leftovers()
     try:
@@ -262,9 +262,26 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
         write_outputs(all_jobs, output, skipped)
         if not keep_images:
             remove_images(api, todo)
-            pruned = prune_leftovers(api, find_leftovers(api, mark, _commands(todo, config)))
+            pruned = _prune(api, mark, _commands(todo, config))
     return ClassResult(tuple(graded), len(all_jobs) - len(todo), len(all_jobs), time.monotonic() - started, output,
                        interrupted, skipped, pruned)
+
+
+def _mark(api: Any) -> EngineMark | None:
+    try:
+        return mark_engine(api)
+    except ENGINE_ERRORS:
+        return None  # the engine would not say what it holds: nothing is pruned, nothing is guessed
+
+
+def _prune(api: Any, mark: EngineMark | None, commands: frozenset[str]) -> Leftovers:
+    """The run's leftovers removed (grader.engine.leftovers); an engine that fails here costs only the pruning."""
+    if mark is None:
+        return Leftovers()
+    try:
+        return prune_leftovers(api, find_leftovers(api, mark, commands))
+    except ENGINE_ERRORS:
+        return Leftovers()
 
 
 def _commands(jobs: Sequence[Job], config: GradeConfig) -> frozenset[str]:

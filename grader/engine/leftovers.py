@@ -82,8 +82,20 @@ def run_commands(dockerfiles: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+#: How long to wait for the engine's disk-usage lock (it answers 500 "a disk usage operation is already
+#: running" while another client's `docker system df` runs).
+_DF_WAIT_S = 120.0
+
+
 def _cache_records(api: docker.APIClient) -> list[dict[str, Any]]:
-    return list(api.df().get("BuildCache") or [])
+    deadline = time.monotonic() + _DF_WAIT_S
+    while True:
+        try:
+            return list(api.df().get("BuildCache") or [])
+        except docker.errors.APIError as exc:
+            if "already running" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def mark_engine(api: docker.APIClient) -> EngineMark:
