@@ -178,3 +178,25 @@ def test_a_class_run_leaves_no_build_cache_or_intermediate_image(tmp_path: Path,
     grades = {o.job.student: o.report for o in result.graded}
     assert grades["ada"]["percent"] == 100.0 and grades["filler"]["error"]["kind"] == "build-failed"
     docker_client.images.get("python:3.11-slim")  # a base is never pruned
+
+
+def test_a_fork_bomb_that_hits_its_own_limit_stays_its_own_failure(tmp_path: Path,
+                                                                  docker_client: docker.DockerClient) -> None:
+    """Classic builder, a per-build cgroup of 256 processes: the bomb's 1,000 sleeps stop at its OWN limit (not
+    the engine's), so its build-failed stands at once (one attempt, no retry); the learner beside it is graded.
+    Bounded: 1,000 short sleeps, under any engine-wide cap; BuildKit's shared cap is left alone, since other
+    sessions build on this engine."""
+    subs, token = tmp_path / "subs", uuid.uuid4().hex
+    for student, text in (("bomb", f"FROM debian:bookworm-slim\nRUN echo {token}; for i in $(seq 1000); do "
+                                   "sleep 20 & done; wait; echo all-started\n"),
+                          ("quiet", f"FROM python:3.11-slim\nRUN echo {token}-quiet\n")):
+        (subs / student / EXERCISE).mkdir(parents=True)
+        (subs / student / EXERCISE / "Dockerfile").write_text(text)
+    config = replace(_config(build_pids=256), backend="classic", baseline=False)
+    result = grade_class(subs, tmp_path / "out", jobs=2, config=config)
+    by_student = {o.job.student: o for o in result.graded}
+    bomb, quiet = by_student["bomb"], by_student["quiet"]
+    print(f"\nbomb: {bomb.summary} ({bomb.attempts} attempt); quiet: {quiet.summary}")
+    assert bomb.attempts == 1 and bomb.report["error"]["kind"] == "build-failed"
+    assert "256 processes" in bomb.report["error"]["message"]
+    assert quiet.attempts == 1 and quiet.report["error"] is None
