@@ -137,9 +137,8 @@ def _image_command(api: docker.APIClient, image_id: str) -> tuple[str, dict[str,
 
 
 def _new_images(api: docker.APIClient, mark: EngineMark, commands: frozenset[str]) -> tuple[tuple[str, int], ...]:
-    """Leaves of the run's new untagged images that are the grader's, with the bytes removing each frees (its
-    size less that of its first ancestor that stays): removing a leaf removes its untagged parents, as `docker
-    rmi` does."""
+    """Leaves of the run's new untagged images that are the grader's, with the bytes their removal frees (each
+    new untagged layer below them once): removing a leaf removes its untagged parents, as `docker rmi` does."""
     listed = api.images(all=True)
     parents = {str(i["Id"]): str(i.get("ParentId") or "") for i in listed}
     sizes = {str(i["Id"]): int(i.get("Size") or 0) for i in listed}
@@ -147,15 +146,18 @@ def _new_images(api: docker.APIClient, mark: EngineMark, commands: frozenset[str
     new = {str(i["Id"]) for i in listed if str(i["Id"]) not in mark.images
            and int(i.get("Created") or 0) >= mark.started - _SLACK_S
            and not [t for t in i.get("RepoTags") or [] if t != "<none>:<none>"]}
-    found = []
+    found, claimed = [], set()
     for image_id in sorted(new - has_child):
-        chain, ours = image_id, False
+        chain, ours, members = image_id, False, []
         while chain in new:
             command, labels = _image_command(api, chain)
             ours = ours or PROJECT_LABEL in labels or _runs_one_of(command, commands)
+            members.append(chain)
             chain = parents.get(chain, "")
-        if ours:
-            found.append((image_id, sizes[image_id] - sizes.get(chain, 0)))
+        if ours:  # each layer counted once, by the first leaf above it
+            freed = sum(sizes[m] - sizes.get(parents[m], 0) for m in members if m not in claimed)
+            claimed.update(members)
+            found.append((image_id, freed))
     return tuple(found)
 
 
