@@ -91,6 +91,7 @@ def cmd_course_init(args: argparse.Namespace) -> int:
 def cmd_grade_class(args: argparse.Namespace) -> int:
     from grader.course.classroom import ClassResult, Outcome, grade_class
     from grader.errors import NoEngine
+    from grader.reporters.sanitize import shown_name
 
     if args.jobs < 1:
         print("--jobs must be at least 1.", file=sys.stderr)
@@ -99,8 +100,8 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
     output = args.output or submissions.resolve().parent / f"{submissions.resolve().name}-grades"
 
     def progress(done: int, total: int, outcome: Outcome) -> None:
-        print(f"[{done}/{total}] {outcome.job.key}: {outcome.summary} ({outcome.seconds:.0f} s)", file=sys.stderr,
-              flush=True)
+        print(f"[{done}/{total}] {shown_name(outcome.job.key)}: {outcome.summary} ({outcome.seconds:.0f} s)",
+              file=sys.stderr, flush=True)
 
     config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
                          class_mode=True)
@@ -124,6 +125,11 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
     print(f"Graded {len(result.graded)} submissions in {result.seconds:.0f} s ({result.resumed} already graded, "
           f"{could_not} could not be graded). Wrote {output / 'grades.csv'}, {output / 'grades.json'} and "
           f"{output / 'students'}/<student>.html.")
+    for entry in result.skipped:  # no learner is dropped in silence
+        print(f"Skipped {shown_name(entry.name)}: {entry.reason}.")
+    if result.pruned.bytes:
+        print(f"Removed the run's leftovers: {len(result.pruned.images)} intermediate images and "
+              f"{len(result.pruned.cache)} build-cache records, {result.pruned.bytes / 1e6:,.1f} MB.")
     return EXIT_OK
 
 

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import GradeConfig, grade
+from grader.course.restore import COURSE_SOURCE_ENV, course_copy, foreign_files, ignored_note
 from grader.errors import CheckNotPassed, CourseError, GradeError, UnknownCheck
 from grader.exercises import starter_dockerfile
 from grader.model import BuildEvent, ProgressCallback, Report, Status
 from grader.paths import APPS_DIR, EXERCISES
 from grader.registry import all_checks
 from grader.settings import ExerciseSettings, load_settings, settings_path
-from grader.submission_files import digest as file_digest
+from grader.submission_files import digest as _digest  # read without following links: never a hang
 from grader.submission_files import present, read_text
 from grader.units import human_bytes
 
@@ -91,11 +92,6 @@ _REPORTS: dict[tuple[str, ...], Report] = {}
 RETRY_KINDS = frozenset({"no-engine", "error"})
 
 
-def _digest(path: Path) -> str:
-    """The file's digest, read without following links (a link or FIFO gets a stable marker, never a hang)."""
-    return file_digest(path)
-
-
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """No warnings and nothing on stderr while grading: nbgrader zeroes a cell for any stderr output."""
@@ -117,13 +113,16 @@ def _step_printer() -> ProgressCallback:
 
 
 def submission_config(exercise: str, folder: Path) -> GradeConfig:
-    """How a course folder is graded: its own app/ copy and grading.toml, the packaged starting Dockerfile, the
+    """How a course folder is graded: the app/ and grading.toml of the course's own copy at autograde
+    (grader.course.restore; the folder's own in a learner's notebook), the packaged starting Dockerfile, the
     class's allow list of bases, and an image tag of its own (two learners' autogrades never share one)."""
-    settings_file = folder / SETTINGS_NAME
+    trusted = course_copy(exercise) or folder
+    settings_file = trusted / SETTINGS_NAME
     settings = load_settings(exercise, settings_file) if settings_file.is_file() else None
     where = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
-    return GradeConfig(settings=settings, app_dir=folder / APP_FOLDER, baseline_dockerfile=starter_dockerfile(exercise),
-                       class_mode=True, tag=f"docker-diet-workshop/{exercise}:course-{where}")
+    return GradeConfig(settings=settings, app_dir=trusted / APP_FOLDER,
+                       baseline_dockerfile=starter_dockerfile(exercise), class_mode=True,
+                       tag=f"docker-diet-workshop/{exercise}:course-{where}")
 
 
 def grade_submission(exercise: str, folder: str | Path | None = None, *, verbose: bool = True) -> Report:
@@ -140,6 +139,10 @@ def grade_submission(exercise: str, folder: str | Path | None = None, *, verbose
     if verbose:
         print(f"Grading {exercise}: building your Dockerfile (minutes the first time, seconds after) ...",
               flush=True)
+        source = course_copy(exercise)
+        note = ignored_note(foreign_files(where, source)) if source is not None else None
+        if note:
+            print(note, flush=True)
     with _quiet():
         report = grade(exercise, dockerfile, dockerignore if present(dockerignore) else None,
                        config=submission_config(exercise, where), progress=_step_printer() if verbose else None)
@@ -322,6 +325,9 @@ def nbgrader_config(exercises: tuple[str, ...], course_id: str) -> str:
         # Learners' code never runs at autograde. The kernel starts in the learner's folder: with a safe path,
         # Python and IPython do not import from it (a submitted grader.py or ipykernel_launcher.py stays inert).
         os.environ["PYTHONSAFEPATH"] = "1"
+        # Only the Dockerfile and .dockerignore come from the learner: the grader builds against this course's own
+        # source/<assignment>/app and grading.toml, so an edited or added file in a submission changes nothing.
+        os.environ[{COURSE_SOURCE_ENV!r}] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "source")
         # Cells the instructor did not write (added, or with forged ids) are dropped before anything executes;
         # OverwriteCells then restores the instructor's source of every cell that is left.
         c.Autograde.sanitize_preprocessors = [

@@ -2,13 +2,13 @@
 
 A learner's build steps and container are untrusted code on the instructor's machine: each build runs under its
 own memory, pids and CPU budget, images over a size cap are failed and removed, container logs are capped, and
-`grade-class` waits for free disk instead of filling it. The defaults suit a 2-core laptop running
+`grade-class` waits for free disk and free inodes instead of filling them. The defaults suit a 2-core laptop running
 `grade-class` with 4 jobs (docs/security.md explains what each back end enforces).
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
 import tempfile
 import time
@@ -26,7 +26,9 @@ __all__ = [
     "Limits",
     "MB",
     "MIB",
+    "PAUSE_POLL_S",
     "free_bytes",
+    "free_inodes",
     "limits_from_mapping",
     "wait_for_disk_before_job",
     "wait_for_free_disk",
@@ -36,6 +38,8 @@ MIB = 1024 * 1024
 MB = 1_000_000
 KIB = 1024
 
+#: Seconds between two looks at the disk while grade-class is paused.
+PAUSE_POLL_S = 30.0
 #: Where the engine keeps images and where build contexts are spooled: both must keep free space.
 DISK_PATHS: tuple[Path, ...] = (Path("/var/lib/docker"), Path(tempfile.gettempdir()))
 
@@ -52,6 +56,7 @@ class Limits:
     log_max_bytes: int = 1024 * KIB
     image_max_bytes: int = 4000 * MB
     min_free_disk_bytes: int = 3000 * MB
+    min_free_inodes: int = 200_000
 
 
 #: One line of help per key of the `[limits]` table (settings.DEFAULTS_HELP includes these).
@@ -64,6 +69,7 @@ LIMITS_HELP: Mapping[str, str] = {
     "limits.log_max_kb": "Container log kept by the engine (KiB); the grader reads only its tail.",
     "limits.image_max_mb": "Images larger than this (MB) are failed and removed right after the build.",
     "limits.min_free_disk_mb": "`grade-class` waits before a job while the engine's disk has less free (MB).",
+    "limits.min_free_inodes": "`grade-class` waits before a job while the engine's disk has fewer free inodes.",
 }
 
 #: TOML key -> (dataclass field, unit multiplier, type)
@@ -76,6 +82,7 @@ _KEYS: Mapping[str, tuple[str, float, type]] = {
     "log_max_kb": ("log_max_bytes", KIB, int),
     "image_max_mb": ("image_max_bytes", MB, int),
     "min_free_disk_mb": ("min_free_disk_bytes", MB, int),
+    "min_free_inodes": ("min_free_inodes", 1, int),
 }
 
 
@@ -93,34 +100,58 @@ def limits_from_mapping(table: Mapping[str, Any], source: str = "grading.toml") 
     return Limits(**values)
 
 
-def free_bytes(paths: tuple[Path, ...] = DISK_PATHS) -> int:
+def _statvfs(path: Path) -> os.statvfs_result | None:
+    try:
+        return os.statvfs(path)
+    except OSError:
+        return None
+
+
+def free_bytes(paths: tuple[Path, ...] | None = None) -> int:
     """The least free space among the paths that exist (the engine's data root and the temp dir)."""
-    free = [shutil.disk_usage(path).free for path in paths if path.exists()]
-    return min(free) if free else sys.maxsize
+    found = [s.f_bavail * s.f_frsize for s in map(_statvfs, paths or DISK_PATHS) if s is not None]
+    return min(found) if found else sys.maxsize
+
+
+def free_inodes(paths: tuple[Path, ...] | None = None) -> int:
+    """The least count of free inodes (`f_favail`) among the paths that exist. A file system that does not count
+    inodes (btrfs, some overlay and network ones report 0 files in all) is left out: it cannot run out of them."""
+    found = [s.f_favail for s in map(_statvfs, paths or DISK_PATHS) if s is not None and s.f_files > 0]
+    return min(found) if found else sys.maxsize
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def wait_for_free_disk(limits: Limits, *, poll_s: float = 30.0, remind_s: float = 600.0,
-                       paths: tuple[Path, ...] = DISK_PATHS, notify: Callable[[str], None] = _say) -> float:
-    """Pause while free disk is under `limits.min_free_disk_bytes`, saying so (again every `remind_s`); return
-    the seconds waited. It never gives up by itself: the run resumes when space is freed, or Ctrl-C stops it
-    (grade-class resumes where it stopped)."""
-    start = time.monotonic()
+def _shortage(limits: Limits, paths: tuple[Path, ...] | None) -> str | None:
+    """What is short, in words, or None when the engine's disk has room and inodes to spare."""
+    free, inodes = free_bytes(paths), free_inodes(paths)
+    if free < limits.min_free_disk_bytes:
+        return (f"{free / MB:,.0f} MB of disk free, under the {limits.min_free_disk_bytes / MB:,.0f} MB the grader "
+                "keeps free ([limits] min_free_disk_mb in grading.toml)")
+    if inodes < limits.min_free_inodes:
+        return (f"{inodes:,} free inodes on the engine's disk, under the {limits.min_free_inodes:,} the grader keeps "
+                "free ([limits] min_free_inodes in grading.toml)")
+    return None
+
+
+def wait_for_free_disk(limits: Limits, *, poll_s: float | None = None, remind_s: float = 600.0,
+                       paths: tuple[Path, ...] | None = None, notify: Callable[[str], None] = _say) -> float:
+    """Pause while free disk is under `limits.min_free_disk_bytes` or free inodes under `limits.min_free_inodes`,
+    saying so (again every `remind_s`); return the seconds waited. It never gives up by itself: the run resumes
+    when space is freed, or Ctrl-C stops it (grade-class resumes where it stopped)."""
+    start, poll_s = time.monotonic(), PAUSE_POLL_S if poll_s is None else poll_s
     told_at: float | None = None
-    while (free := free_bytes(paths)) < limits.min_free_disk_bytes:
+    while (short := _shortage(limits, paths)) is not None:
         now = time.monotonic()
         if told_at is None or now - told_at >= remind_s:
-            notify(f"Paused: {free / MB:,.0f} MB of disk free, under the {limits.min_free_disk_bytes / MB:,.0f} MB "
-                   f"the grader keeps free ([limits] min_free_disk_mb in grading.toml). Waiting for space "
-                   f"(checked every {poll_s:g} s): free some with `docker image ls` and `docker builder prune`, "
-                   "or stop with Ctrl-C and resume later.")
+            notify(f"Paused: {short}. Waiting (checked every {poll_s:g} s): free some with `docker image ls` and "
+                   "`docker builder prune`, or stop with Ctrl-C and resume later.")
             told_at = now
         time.sleep(poll_s)
     if told_at is not None:
-        notify(f"Resumed: {free_bytes(paths) / MB:,.0f} MB of disk free.")
+        notify(f"Resumed: {free_bytes(paths) / MB:,.0f} MB of disk and {free_inodes(paths):,} inodes free.")
     return time.monotonic() - start
 
 

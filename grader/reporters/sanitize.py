@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["csv_cell", "html_escape", "markdown_code_block", "markdown_escape", "strip_control"]
+__all__ = ["NAME_MAX", "csv_cell", "html_escape", "markdown_code_block", "markdown_escape", "shown_name",
+           "strip_control"]
 
 #: ANSI/VT escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), other ESC-introduced pairs,
 #: and their 8-bit C1 forms (0x9b CSI, 0x9d OSC).
@@ -37,6 +38,19 @@ def strip_control(text: object) -> str:
     value = str(text).replace("\r\n", "\n").replace("\r", "\n")
     value = _ESCAPES.sub("", value)
     return _CONTROLS.sub("\ufffd", value)
+
+
+#: Characters of a learner's folder or file name shown in one line of text.
+NAME_MAX = 80
+
+
+def shown_name(text: object, limit: int = NAME_MAX) -> str:
+    """A name from a learner's folder for one line of plain text (a terminal, a log, a message): every character
+    that is not printable (ESC, newline, tab, NUL, C1, surrogates) is shown as its escape (`\\x1b`), and the
+    result is cut to `limit` characters with an ellipsis, so a name can neither move the cursor nor forge a line.
+    Rich markup is not interpreted here; a caller printing through rich adds `rich.markup.escape`."""
+    value = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
 
 
 def html_escape(text: object, quote: bool = True) -> str:

@@ -73,7 +73,9 @@ def test_grade_class_grades_everyone_and_one_bad_submission_stops_nothing(
     assert rows["dee"]["status"] == "could not grade" and rows["dee"]["error"].startswith("build-failed")
     assert rows["eve"]["status"] == "could not grade" and "No Dockerfile" in rows["eve"]["error"]
     data = json.loads((out / "grades.json").read_text())
-    assert {entry["student"] for entry in data} == set(CLASS)
+    assert {entry["student"] for entry in data if entry["exercise"]} == set(CLASS)
+    assert [(e["student"], e["report"]) for e in data if not e["exercise"]] == [("_instructor-notes", None)]
+    assert "Skipped _instructor-notes: the name starts with '_'" in said.getvalue()
     page = (out / "students" / "dee.html").read_text()
     assert "could not grade" in page.lower() and "line 2" in page
     assert "<th>check</th>" in (out / "students" / "bob.html").read_text()
@@ -108,10 +110,20 @@ def test_resume_after_an_interruption_regrades_only_unfinished_work(
             for key in finished} == stamps, "finished work was not graded again"
 
     (subs / "s0" / EXERCISE / "Dockerfile").write_text((subs / "s1" / EXERCISE / "Dockerfile").read_text())
-    changed = grade_class(subs, out, jobs=2, config=config)
+    seen: dict[str, bool] = {}  # image id -> present on the engine while the run still held it (before cleanup)
+
+    def note_image(done: int, total: int, outcome: Outcome) -> None:
+        image_id = (outcome.report.get("image") or {}).get("id")
+        if image_id:
+            seen[image_id] = bool(docker_client.images.list(filters={"reference": outcome.report["image"]["tag"]}))
+
+    changed = grade_class(subs, out, jobs=2, config=config, progress=note_image)
     assert [o.job.key for o in changed.graded] == [f"s0/{EXERCISE}"], "a changed submission is graded again"
-    ids = {image.id for image in docker_client.images.list(name=f"docker-diet-workshop/{EXERCISE}")}
-    assert grader_containers(docker_client, ids) == []
+    assert seen and all(seen.values()), "the graded image existed while the run went on"
+    assert grader_containers(docker_client, set(seen)) == []
+    for image_id in seen:
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_client.images.get(image_id)
 
 
 def test_ctrl_c_on_the_command_line_exits_130_and_the_next_run_resumes(

@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader.course.autograde import COURSE_ID, init_course
+from grader.course.autograde import COURSE_ID, init_course, submission_config
 
 from .helpers import EXERCISE, grader_containers, run, write_submission
 
@@ -38,6 +38,11 @@ def course(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.Docke
         shutil.copytree(root / "release" / EXERCISE, target)
         write_submission(target, student)
         (target / "app" / "README.md").write_text("a learner's edit to the app: autograde restores the original")
+        if student == "solution":  # edits and additions beside the two files: none of them may reach the build
+            with (target / "app" / "requirements.txt").open("a") as handle:
+                handle.write("this-package-does-not-exist-anywhere==0.0.1\n")
+            (target / "app" / "added-by-learner.py").write_text("print('never built')\n")
+            (target / "app" / "[bold]x\x1b[31m.txt").write_text("a hostile name\n")
     seconds = {}
     for student in STUDENTS:
         started = time.monotonic()
@@ -84,6 +89,20 @@ def test_learners_files_are_kept_and_the_app_is_restored(course: GradedCourse) -
     assert (graded / "app" / "README.md").read_text() == (source_app / "README.md").read_text()
 
 
+def test_files_the_learner_added_are_ignored_and_named_in_the_feedback(course: GradedCourse) -> None:
+    """The solution with an edited requirements.txt and two added files still earns full marks (it was built
+    against the course's own app/), and the grading cell lists the added files, escaped."""
+    cells = notebook(course, "solution")["cells"]
+    grading = [c for c in cells if "grade_submission(" in "".join(c["source"])]
+    printed = "".join("".join(o["text"]) for o in grading[0]["outputs"] if o["output_type"] == "stream")
+    assert "Ignored 2 files you added: app/[bold]x\\x1b[31m.txt, app/added-by-learner.py." in printed
+    assert "\x1b" not in printed
+    feedback = (course.root / "feedback" / "solution" / EXERCISE / f"{EXERCISE}.html").read_text()
+    assert "added-by-learner.py" in feedback
+    assert "Ignored" not in "".join("".join(o.get("text", "")) for c in notebook(course, "naive")["cells"]
+                                    for o in c.get("outputs", []))
+
+
 def test_no_cell_writes_to_stderr(course: GradedCourse) -> None:
     for student in STUDENTS:
         for cell in notebook(course, student)["cells"]:
@@ -118,7 +137,11 @@ def test_export_writes_one_csv_row_per_student(course: GradedCourse) -> None:
 
 
 def test_autograde_left_no_container(course: GradedCourse, docker_client: docker.DockerClient) -> None:
-    ids = {image.id for image in docker_client.images.list(name=f"docker-diet-workshop/{EXERCISE}")}
+    """Only this course's images (their tags come from the autograded folders): other sessions may be grading
+    the same exercise on the engine right now, with containers of their own."""
+    tags = [submission_config(EXERCISE, course.root / "autograded" / s / EXERCISE).tag for s in STUDENTS]
+    ids = {docker_client.images.get(tag).id for tag in tags if tag}
+    assert len(ids) == len(STUDENTS), "each learner's graded image is there to look for"
     assert grader_containers(docker_client, ids) == []
 
 
