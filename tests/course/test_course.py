@@ -99,13 +99,14 @@ def test_cli_course_init_exit_codes(tmp_path: Path) -> None:
     assert "--force" in err.getvalue()
 
 
-def test_config_runs_and_names_the_course_for_any_subset(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_runs_and_names_the_course_for_any_subset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from traitlets.config import Config
 
     config = Config()
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the config sets PATH and PYTHONSAFEPATH for nbgrader
     code = compile(nbgrader_config(("fastapi",), "x"), "nbgrader_config.py", "exec")
-    exec(code, {"get_config": lambda: config})  # noqa: S102 - our own generated config, as nbgrader runs it
+    # our own generated config, run as nbgrader runs it (with __file__ set to the config's path)
+    exec(code, {"get_config": lambda: config, "__file__": str(tmp_path / "nbgrader_config.py")})  # noqa: S102
     assert config.CourseDirectory.course_id == "x"
     assert "grader.course.nbgrader_guard.DropForeignCells" in config.Autograde.sanitize_preprocessors
     assert os.environ["PYTHONSAFEPATH"] == "1"
