@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple, TypeAlias
 
+from grader.app_contract import AppContract
 from grader.errors import GradeError, UnknownCheck
 
 __all__ = [
@@ -20,12 +21,14 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "AppFacts",
+    "AppProbeFacts",
     "ArticleNumbers",
     "BaselineFacts",
     "BuildEvent",
     "BuildFacts",
     "CheckResult",
     "Comparison",
+    "Exchange",
     "FileEntry",
     "Healthcheck",
     "ImageFacts",
@@ -143,6 +146,34 @@ class ProbeFacts:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One request the grader's app probe sent, and what came back: untrusted, bounded data (never obeyed)."""
+
+    name: str
+    method: str
+    path: str
+    status: int | None
+    content_type: str
+    body: str  # the first few KB, decoded
+    error: str | None = None  # no answer: refused, timed out, not sent
+    kind: str = "request"  # "request" | "script" | "stylesheet"
+    assets: tuple[Exchange, ...] = ()  # the page's scripts and stylesheets, fetched after it
+
+
+@dataclass(frozen=True)
+class AppProbeFacts:
+    """The app probe: the contract's requests sent to the running app from the grader's own container."""
+
+    status: str  # "probed" | "not-run" (never healthy, probe failed) | "no-contract" (the app has no probe.toml)
+    detail: str
+    contract: AppContract | None = None
+    exchanges: tuple[Exchange, ...] = ()
+    values: tuple[tuple[str, JsonValue], ...] = ()  # the run's fresh values and those saved from answers
+    database_note: str | None = None  # "database not available: ..." when the grader could not start it
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunFacts:
     """One run of the image: did it start, turn healthy, and as whom does PID 1 run."""
 
@@ -156,6 +187,7 @@ class RunFacts:
     health_log: tuple[str, ...]
     probe: ProbeFacts | None
     seconds: float
+    app_probe: AppProbeFacts | None = None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ class CheckSpec:
     function: CheckFunction
     bonus: bool = False
     explanation: str = ""
+    details: Callable[[], str] | None = None  # more for `workshop explain` (app-works: each app's contract)
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -93,8 +94,9 @@ def check(
     lesson: str,
     needs: tuple[str, ...] = ("image",),
     bonus: bool = False,
+    details: Callable[[], str] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check function under a stable id; its docstring becomes `workshop explain ID`."""
+    """Register a check function under a stable id; its docstring (and `details()`) becomes `workshop explain ID`."""
 
     def decorate(function: CheckFunction) -> CheckFunction:
         if id in REGISTRY:
@@ -108,6 +110,7 @@ def check(
             function=function,
             bonus=bonus,
             explanation=(function.__doc__ or "").strip(),
+            details=details,
         )
         return function
 

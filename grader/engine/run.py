@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import docker
 from docker.types import LogConfig
 
+from grader.app_contract import AppContract
+from grader.engine.app_probe import AppProbe
 from grader.model import Healthcheck, ImageFacts, ProbeFacts, RunFacts
 from grader.paths import PROJECT_LABEL
 
@@ -196,9 +198,12 @@ def probe_healthcheck(api: docker.APIClient, facts: ImageFacts, limits: RunLimit
         _remove(api, container_id)
 
 
-def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None = None) -> RunFacts:
-    """Start the image once (and the probe beside it); always remove both containers."""
+def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None = None,
+              contract: AppContract | None = None) -> RunFacts:
+    """Start the image once (and the probe beside it); always remove both containers. Once it is healthy, the
+    app probe sends the contract's requests (grader/engine/app_probe.py)."""
     limits = limits or RunLimits()
+    app = AppProbe.prepare(api, contract)  # app-works: its environment now, its requests once healthy
     start = time.monotonic()
     probe_result: list[ProbeFacts] = []
     probe_thread = threading.Thread(target=lambda: probe_result.append(probe_healthcheck(api, facts, limits)),
@@ -206,13 +211,14 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
     probe_thread.start()
     container_id: str | None = None
     hc = facts.healthcheck
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"environment": app.environment} if app.environment else {}
     if hc is not None and not hc.disabled:
         options["healthcheck"] = _healthcheck_config(hc, limits.health_timeout_s)
     try:
         container_id = _create(api, facts.image_id, "run", limits, **options)
         try:
             api.start(container_id)
+            app.begin(container_id)
         except docker.errors.APIError as exc:
             probe_thread.join()
             return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
@@ -223,6 +229,7 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         if uid is None and state.get("Running"):
             uid = _running_uid(api, container_id)
         status, health_log = _health(state)
+        app_facts = app.probe(container_id, healthy=status == "healthy" and bool(state.get("Running")))
         exit_code = None if state.get("Running") else int(state.get("ExitCode", 0))
         logs = _log_tail(api, container_id)
         if not logs and exit_code is not None:  # the log copier may lag a container that died at once
@@ -234,10 +241,12 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
             health_seconds=round(waited, 2) if status == "healthy" else None,
             exit_code=exit_code, uid=uid, logs_tail=tuple(logs), health_log=health_log,
             probe=probe_result[0] if probe_result else None, seconds=round(time.monotonic() - start, 2),
+            app_probe=app_facts,
         )
     except docker.errors.APIError as exc:
         probe_thread.join()
         return RunFacts(False, str(exc.explanation or exc).strip(), None, None, None, None, (), (),
                         probe_result[0] if probe_result else None, round(time.monotonic() - start, 2))
     finally:
+        app.close()
         _remove(api, container_id)

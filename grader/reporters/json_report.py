@@ -70,6 +70,10 @@ def _run(run: RunFacts) -> dict[str, Any]:
         "health_seconds": run.health_seconds, "exit_code": run.exit_code, "uid": run.uid,
         "logs_tail": list(run.logs_tail), "health_log": list(run.health_log),
         "probe": _optional(run.probe, lambda p: {"status": p.status, "detail": p.detail, "waiter": list(p.waiter)}),
+        "app_probe": _optional(run.app_probe, lambda a: {
+            "status": a.status, "detail": a.detail, "database_note": a.database_note, "seconds": a.seconds,
+            "requests": [{"name": e.name, "method": e.method, "path": e.path, "status": e.status}
+                         for e in a.exchanges]}),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import make_build, make_evidence, make_image, make_layer, make_run
+from factories import make_app_probe, make_build, make_evidence, make_image, make_layer, make_run
 
 from grader.dockerfile import parse_dockerfile
 from grader.model import AppFacts, Healthcheck, Status
@@ -46,6 +46,13 @@ def test_size_fails_for_a_tiny_image_that_never_turns_healthy() -> None:
     check = run_check(REGISTRY["size"], make_evidence(image=make_image(size=5_000_000),
                                                       run=make_run(health="unhealthy")))
     assert check.status is Status.FAIL and check.points == 0
+
+
+def test_size_fails_for_a_healthy_image_that_does_not_run_the_app() -> None:
+    broken = make_app_probe(answers={0: (404, "text/html", "Cannot POST /users")})
+    check = run_check(REGISTRY["size"], make_evidence(image=make_image(size=5_000_000),
+                                                      run=make_run(app_probe=broken)))
+    assert check.status is Status.FAIL and check.points == 0 and "app-works" in check.message
 
 
 # beats-article -------------------------------------------------------------------------------------------
@@ -344,3 +351,16 @@ def test_the_healthcheck_hint_uses_a_runtime_the_image_has() -> None:
     node = make_image(make_layer({"usr/local/bin/node": 90_000_000}, base=True))
     python = make_image(make_layer({"usr/local/bin/python3": 10_000}, base=True))
     assert '"node"' in no_healthcheck_hint(node) and '"python"' in no_healthcheck_hint(python)
+
+
+# app-works -----------------------------------------------------------------------------------------------
+def test_app_works_passes_when_every_request_gets_what_a_user_expects() -> None:
+    assert result("app-works", make_evidence()) is Status.PASS
+
+
+def test_app_works_fails_when_login_accepts_wrong_password() -> None:
+    accepted = (200, "application/json", '{"ok":true,"user":{"id":1}}')
+    check = run_check(REGISTRY["app-works"], make_evidence(run=make_run(app_probe=make_app_probe(
+        answers={2: accepted}))))
+    assert check.status is Status.FAIL and check.points == 0
+    assert "log in with a wrong password" in check.message and "status 401" in (check.hint or "")
