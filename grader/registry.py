@@ -7,6 +7,7 @@ turns outcomes into CheckResults, applies the `builds` gate and catches a check'
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -109,7 +110,7 @@ def check(
             needs=frozenset(needs),
             function=function,
             bonus=bonus,
-            explanation=(function.__doc__ or "").strip(),
+            explanation=inspect.cleandoc(function.__doc__ or ""),
             details=details,
         )
         return function

@@ -125,7 +125,12 @@ def app_works_passed(run: RunFacts | None) -> bool:
 
 def describe_contract(contract: AppContract) -> str:
     """The contract as `workshop explain app-works` shows it: one line per request and what must come back."""
-    lines = [f"{contract.app} (port {contract.port}, {contract.source.split('apps/')[-1]}):"]
+    source = contract.source
+    shown = "apps/" + source.rsplit("/apps/", 1)[-1] if "/apps/" in source else source
+    lines = [f"{contract.app} (port {contract.port}, {shown}):"]
+    if contract.values:
+        made = ", ".join(f"{name} = {text!r}" for name, text in contract.values)
+        lines.append(f"  - values made fresh for every run (${{random}}: random hex): {made}")
     if contract.database:
         lines.append(f"  - a PostgreSQL ({contract.database.image}) beside the app, its URL in "
                      f"{contract.database.env}")
@@ -133,7 +138,7 @@ def describe_contract(contract: AppContract) -> str:
         e = request.expect
         wants = [f"status {e.status}"] + ([e.content_type] if e.content_type else [])
         wants += [f"{path} = {json.dumps(value)}" for path, value in e.json]
-        wants += [f"{path} is a {kind}" for path, kind in e.types]
+        wants += [f"{path} is {'an' if kind[0] in 'aeiou' else 'a'} {kind}" for path, kind in e.types]
         wants += [f"body contains {text!r}" for text in e.body_contains]
         wants += ["every script and stylesheet it references is served as such"] if e.assets else []
         body = f" {request.json_body}" if request.json_body else ""

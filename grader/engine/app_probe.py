@@ -9,13 +9,16 @@ line; it is read with a size bound and a schema check, and only its fields becom
 answers decide nothing but the pass or fail of each expectation (grader/checks/app.py).
 
 run.py uses it in three steps: `AppProbe.prepare` (the app's environment, e.g. DATABASE_URL), `begin` once the app
-container runs (a database starts beside it), `probe` once it is healthy; `close` always.
+container runs (the database and the probe's own container start beside it, in the background, while the app turns
+healthy), `probe` once it is healthy (one `exec` of the probe script); `close` always. A failure on the grader's
+side (the probe image missing, the engine refusing the probe's container) is a GradeError: "could not grade".
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,25 +111,58 @@ def _labels() -> dict[str, str]:
     return {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "app-probe"}
 
 
-def _run_probe_container(api: docker.APIClient, app_container_id: str, plan: dict[str, Any]) -> bytes:
-    """Run the probe script beside the app and return its output; always remove the container."""
-    host_config = api.create_host_config(
-        network_mode=f"container:{app_container_id}", mem_limit=128 * 1024 * 1024, memswap_limit=128 * 1024 * 1024,
-        pids_limit=32, nano_cpus=500_000_000, read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
-        log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
-    )
-    command = ["python", "-I", "-c", _SCRIPT.read_text(encoding="utf-8"), json.dumps(plan)]
+@dataclass
+class _Prober:
+    """The grader's own container in the app's namespace. It is started (only waiting) while the app turns
+    healthy, so the probe itself costs one `exec` of the probe script, not a container start."""
+
+    api: docker.APIClient
     container_id: str | None = None
-    try:
-        container_id = str(api.create_container(PROBE_IMAGE, command=command, user="65534:65534",
-                                                labels=_labels(), host_config=host_config, detach=True)["Id"])
-        api.start(container_id)
-        api.wait(container_id, timeout=int(BUDGET_S + 15))
-        return bytes(api.logs(container_id, stdout=True, stderr=False))[-OUTPUT_MAX:]
-    finally:
-        if container_id:
+    failure: Exception | None = None
+    thread: threading.Thread | None = None
+
+    def start(self, app_container_id: str) -> None:
+        self.thread = threading.Thread(target=self._start, args=(app_container_id,), daemon=True)
+        self.thread.start()
+
+    def _start(self, app_container_id: str) -> None:
+        host_config = self.api.create_host_config(
+            network_mode=f"container:{app_container_id}", mem_limit=128 * 1024 * 1024,
+            memswap_limit=128 * 1024 * 1024, pids_limit=32, nano_cpus=500_000_000, read_only=True, cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            log_config=LogConfig(type="json-file", config={"max-size": "64k", "max-file": "1"}),
+        )
+        try:
+            self.container_id = str(self.api.create_container(
+                PROBE_IMAGE, command=["sleep", "infinity"], user="65534:65534", labels=_labels(),
+                host_config=host_config, detach=True)["Id"])
+            self.api.start(self.container_id)
+        except Exception as exc:  # noqa: BLE001 - handed to run(), which turns it into a result or a GradeError
+            self.failure = exc
+
+    def run(self, plan: dict[str, Any]) -> bytes:
+        """Run the probe script with the plan; its output, read up to OUTPUT_MAX bytes."""
+        if self.thread is not None:
+            self.thread.join(60)
+        if self.failure is not None:
+            raise self.failure
+        if self.container_id is None:
+            raise requests.exceptions.Timeout("the probe container did not start")
+        command = ["python", "-I", "-c", _SCRIPT.read_text(encoding="utf-8"), json.dumps(plan)]
+        exec_id = self.api.exec_create(self.container_id, command, stdout=True, stderr=False)["Id"]
+        output = b""
+        for chunk in self.api.exec_start(exec_id, stream=True):
+            output += chunk
+            if len(output) > OUTPUT_MAX:
+                break
+        return output[:OUTPUT_MAX]
+
+    def remove(self) -> None:
+        if self.thread is not None:
+            self.thread.join(60)
+        if self.container_id:
             try:
-                api.remove_container(container_id, force=True, v=True)
+                self.api.remove_container(self.container_id, force=True, v=True)
             except docker.errors.APIError:
                 pass  # already gone
 
@@ -138,11 +174,12 @@ class AppProbe:
     api: docker.APIClient
     contract: AppContract | None
     database: Database | None = None
+    prober: _Prober | None = None
 
     @classmethod
     def prepare(cls, api: docker.APIClient, contract: AppContract | None) -> AppProbe:
         spec = contract.database if contract else None
-        return cls(api, contract, Database(api, spec) if spec else None)
+        return cls(api, contract, Database(api, spec) if spec else None, _Prober(api) if contract else None)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -150,13 +187,16 @@ class AppProbe:
         return {self.database.spec.env: self.database.url} if self.database else {}
 
     def begin(self, app_container_id: str) -> None:
+        """Once the app container runs: the database and the probe's container start beside it (background)."""
         if self.database is not None:
             self.database.start(app_container_id)
+        if self.prober is not None:
+            self.prober.start(app_container_id)
 
-    def probe(self, app_container_id: str, healthy: bool) -> AppProbeFacts:
+    def probe(self, healthy: bool) -> AppProbeFacts:
         """Send the contract's requests once the app is healthy; never raises for what the app does."""
         contract = self.contract
-        if contract is None:
+        if contract is None or self.prober is None:
             return AppProbeFacts("no-contract", "the app has no probe.toml, so no requests were sent")
         if not healthy:
             return AppProbeFacts("not-run", "the container never turned healthy, so the grader sent no requests",
@@ -165,11 +205,15 @@ class AppProbe:
         note = self.database.wait() if self.database else None
         plan = probe_plan(contract, secrets.token_hex(6))
         try:
-            raw = _run_probe_container(self.api, app_container_id, plan)
+            raw = self.prober.run(plan)
         except docker.errors.ImageNotFound as exc:
             raise GradeError(f"The grader's probe image {PROBE_IMAGE} is not on this machine, so `app-works` cannot "
                              "send its requests. This is not a problem with the submission: `workshop bases` makes "
                              "it; then grade again.") from exc
+        except docker.errors.APIError as exc:
+            raise GradeError(f"The grader's probe container could not run ({str(exc.explanation or exc)[:200]}), so "
+                             "`app-works` cannot send its requests. This is not a problem with the submission: "
+                             "grade again; if it repeats, `workshop doctor` checks the engine.") from exc
         except requests.exceptions.RequestException:
             return AppProbeFacts("not-run", f"the requests did not finish within {BUDGET_S + 15:g} s", contract,
                                  database_note=note, seconds=round(time.monotonic() - started, 2))
@@ -183,5 +227,7 @@ class AppProbe:
                              round(time.monotonic() - started, 2))
 
     def close(self) -> None:
+        if self.prober is not None:
+            self.prober.remove()
         if self.database is not None:
             self.database.remove()

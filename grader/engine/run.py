@@ -229,7 +229,7 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         if uid is None and state.get("Running"):
             uid = _running_uid(api, container_id)
         status, health_log = _health(state)
-        app_facts = app.probe(container_id, healthy=status == "healthy" and bool(state.get("Running")))
+        app_facts = app.probe(healthy=status == "healthy" and bool(state.get("Running")))
         exit_code = None if state.get("Running") else int(state.get("ExitCode", 0))
         logs = _log_tail(api, container_id)
         if not logs and exit_code is not None:  # the log copier may lag a container that died at once

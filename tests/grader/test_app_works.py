@@ -172,3 +172,16 @@ def test_the_plan_makes_fresh_values_for_every_run() -> None:
     one, two = probe_plan(contract, "aaaa"), probe_plan(contract, "bbbb")
     assert one["values"]["email"] == "probe-aaaa@example.test" and one["values"] != two["values"]
     assert one["port"] == 3000 and [r["name"] for r in one["requests"]][0] == "create a user"
+
+
+def test_workshop_explain_app_works_shows_each_apps_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from grader.cli.grade import cmd_explain
+
+    assert cmd_explain(argparse.Namespace(check_id="app-works")) == 0
+    out = capsys.readouterr().out
+    for app in EXERCISES:
+        assert f"apps/{app}/probe.toml" in out
+    assert "log in with a wrong password: POST /login" in out and "GET /health/db" in out
+    assert "every script and stylesheet it references" in out

@@ -112,7 +112,7 @@ def test_app_works_fails_for_an_image_with_none_of_the_app(reports: dict[str, Re
     assert report.check("healthcheck").status is Status.PASS
     check = report.check("app-works")
     assert check.status is Status.FAIL and "no answer" in check.message
-    assert report.check("size").points == 0 and report.percent < 60
+    assert report.check("size").points == 0 and report.exit_code == 1 and report.percent < 100
 
 
 def test_without_the_database_image_the_probe_runs_and_says_why(reports: dict[str, Report]) -> None:
@@ -126,3 +126,16 @@ def test_without_the_database_image_the_probe_runs_and_says_why(reports: dict[st
 
 def test_the_probe_leaves_no_container_behind(reports: dict[str, Report], docker_client: docker.DockerClient) -> None:
     assert len(reports) == 7 and _probe_containers(docker_client) == []
+
+
+def test_the_naive_starting_point_earns_nothing_from_app_works(docker_client: docker.DockerClient) -> None:
+    """The naive image has no HEALTHCHECK, so it never turns healthy and the probe sends nothing: app-works adds a
+    failed check and a stricter size gate, so a naive starting point scores what it did before, or less."""
+    try:
+        report = grade("node-api", config=GradeConfig(tag=f"{PREFIX}naive:t", baseline=False, rerun=True))
+        assert report.error is None, report.error
+        check = report.check("app-works")
+        assert check.status is Status.FAIL and check.points == 0 and "never turned healthy" in check.message
+        assert report.check("size").points == 0 and report.check("healthcheck").status is Status.FAIL
+    finally:
+        remove_test_images(docker_client, prefix=f"{PREFIX}naive")
