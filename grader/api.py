@@ -23,7 +23,7 @@ from docker.utils import parse_repository_tag
 
 from grader.app_contract import AppContract, load_contract
 from grader.apps import read_app_facts
-from grader.cache_keys import grader_version, inputs_digest, settings_digest
+from grader.cache_keys import grader_version, inputs_digest, run_key, settings_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.engine.baseline import cached_baseline, context_fingerprint, ensure_baseline
@@ -134,13 +134,9 @@ def clear_run_cache() -> int:
 def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fresh: bool,
                 inputs: str = "", contract: AppContract | None = None) -> RunFacts:
     """Run an image once per content and inputs: an unchanged image behaves the same, so a regrade reuses it."""
-    # Keyed by content, not image id: BuildKit's --load gives an unchanged image a new id (a new timestamp);
-    # `inputs` adds everything else that decides the result (grader.cache_keys), `contract` the app probe's
-    # requests (apps/<app>/probe.toml), so editing the probe runs the container again.
-    content = (tuple(layer.digest for layer in facts.layers), facts.user, facts.healthcheck, facts.cmd,
-               facts.entrypoint, facts.env, facts.workdir, limits, inputs, contract)
-    digest = hashlib.sha256(repr(content).encode()).hexdigest()[:32]
-    path = RUN_CACHE_DIR / f"{digest}.pickle"
+    # `inputs` is everything else that decides the result; `contract` the app probe's requests (probe.toml), so
+    # editing the probe runs the container again (grader.cache_keys.run_key).
+    path = RUN_CACHE_DIR / f"{run_key(facts, limits, inputs, contract)}.pickle"
     if not fresh and path.exists():
         try:
             with path.open("rb") as handle:

@@ -227,7 +227,9 @@ class AppProbe:
                              round(time.monotonic() - started, 2))
 
     def close(self) -> None:
-        if self.prober is not None:
-            self.prober.remove()
-        if self.database is not None:
-            self.database.remove()
+        """Remove the probe's container and the database's, side by side; return once both are gone."""
+        removals = [threading.Thread(target=part.remove) for part in (self.prober, self.database) if part]
+        for removal in removals:
+            removal.start()
+        for removal in removals:
+            removal.join()

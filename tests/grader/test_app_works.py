@@ -185,3 +185,17 @@ def test_workshop_explain_app_works_shows_each_apps_contract(capsys: pytest.Capt
         assert f"apps/{app}/probe.toml" in out
     assert "log in with a wrong password: POST /login" in out and "GET /health/db" in out
     assert "every script and stylesheet it references" in out
+
+
+def test_editing_the_probe_contract_changes_the_run_cache_key() -> None:
+    from dataclasses import replace
+
+    from grader.cache_keys import run_key
+
+    contract = load_contract(APPS_DIR / "node-api")
+    assert contract is not None
+    image = make_image()
+    edited = replace(contract, requests=contract.requests[:-1])
+    assert run_key(image, None, "inputs", contract) == run_key(image, None, "inputs", contract)
+    assert run_key(image, None, "inputs", contract) != run_key(image, None, "inputs", edited)
+    assert run_key(image, None, "inputs", contract) != run_key(image, None, "inputs", None)
