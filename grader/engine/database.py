@@ -34,7 +34,7 @@ __all__ = [
 DB_USER = "workshop"
 DB_NAME = "workshop"
 DB_PORT = 5432
-READY_TIMEOUT_S = 20.0
+READY_TIMEOUT_S = 30.0  # generous: a cold initdb on a loaded 2-core machine took up to 16 s
 _PGDATA = "/var/lib/postgresql/data"
 _FAST = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 _FIX = "`workshop bases` makes it"
