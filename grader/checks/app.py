@@ -50,8 +50,13 @@ def app_works(ev: Evidence) -> Outcome:
         return Outcome(True, measured, threshold,
                        f"All {len(counted)} requests got what a user expects ({', '.join(v.name for v in counted)})."
                        + note)
+    port = probe.contract.port
+    if failed.seen.startswith("no answer"):
+        advice = (f"Nothing answered on port {port} inside the container: the app itself must run there and listen "
+                  f"on port {port}, as the exercise says.")
+    else:
+        advice = ("Copy the whole built app (and what it loads at run time) into the final stage, then run the "
+                  f"image and send the request yourself (port {port}).")
     return Outcome(False, measured, threshold,
                    f"`{failed.name}` ({failed.request}) answered {failed.seen}.{note}",
-                   hint=f"`{failed.name}` expected {failed.expected}; it saw {failed.seen}. Copy the whole built "
-                        "app (and what it loads at run time) into the final stage, then run the image and try the "
-                        "request yourself.")
+                   hint=f"`{failed.name}` expected {failed.expected}; it saw {failed.seen}. {advice}")
