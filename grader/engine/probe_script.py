@@ -76,8 +76,8 @@ def _lookup(data: Any, path: str) -> Any:
 def _send(port: int, method: str, path: str, body: bytes | None, deadline: float, timeout_s: float,
           wait_s: float) -> tuple[int, str, bytes]:
     """One request; connection refused is retried until `wait_s` has passed (the app may still be opening its
-    port). The answer is read in chunks, stopping at BODY_MAX bytes or the deadline (a trickling app cannot hold
-    the probe)."""
+    port). The answer is read in chunks, stopping at BODY_MAX bytes, `timeout_s` after it began or at the deadline
+    (a trickling app cannot hold the probe)."""
     give_up = min(deadline, time.monotonic() + wait_s)
     while True:
         left = deadline - time.monotonic()
@@ -88,8 +88,8 @@ def _send(port: int, method: str, path: str, body: bytes | None, deadline: float
             headers = {"Content-Type": "application/json"} if body is not None else {}
             connection.request(method, path, body=body, headers={**headers, "Connection": "close"})
             response = connection.getresponse()
-            data = b""
-            while len(data) < BODY_MAX and time.monotonic() < deadline:
+            data, stop = b"", min(deadline, time.monotonic() + timeout_s)
+            while len(data) < BODY_MAX and time.monotonic() < stop:
                 chunk = response.read1(_CHUNK)
                 if not chunk:
                     break
