@@ -6,7 +6,7 @@ running grader/engine/probe_script.py) that joins the app container's network na
 127.0.0.1:<port>: the app keeps `network_mode="none"`, and no traffic crosses a bridge. The requests come from
 `apps/<app>/probe.toml` (grader/app_contract.py), with values made fresh for every run. The probe prints one JSON
 line; it is read with a size bound and a schema check, and only its fields become facts (`AppProbeFacts`): the
-answers decide nothing but the pass or fail of each expectation (grader/checks/app.py).
+answers decide nothing but the pass or fail of each expectation (grader/checks/verdicts.py).
 
 run.py uses it in three steps: `AppProbe.prepare` (the app's environment, e.g. DATABASE_URL), `begin` once the app
 container runs (the database and the probe's own container start beside it, in the background, while the app turns
@@ -214,7 +214,7 @@ class AppProbe:
             raise GradeError(f"The grader's probe container could not run ({str(exc.explanation or exc)[:200]}), so "
                              "`app-works` cannot send its requests. This is not a problem with the submission: "
                              "grade again; if it repeats, `workshop doctor` checks the engine.") from exc
-        except requests.exceptions.RequestException:
+        except (requests.exceptions.RequestException, OSError):  # the engine's stream timed out
             return AppProbeFacts("not-run", f"the requests did not finish within {BUDGET_S + 15:g} s", contract,
                                  database_note=note, seconds=round(time.monotonic() - started, 2))
         try:
