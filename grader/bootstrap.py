@@ -134,7 +134,7 @@ def set_up(mode: str) -> Path:
         if subprocess.call([workshop, "engine", "install-buildx"]) != 0:
             say("Going on without buildx: grading uses the classic builder, and the tests of the BuildKit back end "
                 "will fail and say so.")
-    say("Base images: present, pulled, or built as local stand-ins")
+    say("Base images and the postgres:15 service image: present, pulled, or built as local stand-ins")
     run([workshop, "bases"])
     say(f"Set-up done in {time.monotonic() - started:.1f} s")
     return python

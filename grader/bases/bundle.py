@@ -1,5 +1,8 @@
 """`workshop bundle save|load`: every base image in one checked archive, for a classroom without a registry.
 
+"Every base" is every image `workshop bases` makes (catalog.REQUIRED_BASES): the exercise bases and the service
+images the grader runs (postgres:15). A bundle saved before postgres:15 joined the list still loads.
+
 An instructor saves the bundle once on a machine that has the bases (pulled, or local stand-ins) and hands it out
 on a USB stick or a file share; each laptop loads it and has every base again, with no network at all.
 
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import docker
 
-from grader.bases.stand_ins import REQUIRED_BASES, base_status
+from grader.bases.catalog import REQUIRED_BASES, base_status
 from grader.errors import BundleError
 
 __all__ = [

@@ -12,7 +12,8 @@ from enum import Enum
 import docker
 from docker.errors import DockerException
 
-from grader.bases.stand_ins import BASES, BaseState, base_status, extra_ca_certificates
+from grader.bases.catalog import BASES_BY_TAG, REQUIRED_BASES, BaseGroup, BaseState, base_status
+from grader.bases.stand_ins import extra_ca_certificates
 from grader.engine.daemon import EngineUnavailable, buildx_available, connect, engine_info
 
 __all__ = ["MIN_FREE_GB", "PYTHON_PACKAGES", "DoctorLine", "Verdict", "diagnose", "render", "run_doctor"]
@@ -99,20 +100,24 @@ def _engine_lines(client: docker.DockerClient) -> list[DoctorLine]:
 
 
 def _base_lines(client: docker.DockerClient) -> list[DoctorLine]:
+    """One line per image `workshop bases` makes; a missing service image warns (the exercises still work)."""
     lines = []
-    for spec in BASES:
-        if not spec.required:
-            continue
-        status = base_status(client, spec.tag)
+    for tag in REQUIRED_BASES:
+        service = BASES_BY_TAG[tag].group is BaseGroup.SERVICE
+        name = f"{'service' if service else 'base'} {tag}"
+        status = base_status(client, tag)
         size = f"{status.size_bytes / 1e6:.0f} MB" if status.present else ""
         match status.state:
             case BaseState.OFFICIAL | BaseState.STAND_IN:
-                lines.append(DoctorLine(f"base {spec.tag}", Verdict.OK, f"{status.state.value}, {size}"))
+                lines.append(DoctorLine(name, Verdict.OK, f"{status.state.value}, {size}"))
             case BaseState.STALE_STAND_IN:
-                lines.append(DoctorLine(f"base {spec.tag}", Verdict.WARN, f"{status.state.value}, {size}",
+                lines.append(DoctorLine(name, Verdict.WARN, f"{status.state.value}, {size}",
                                         "Run `workshop bases` to rebuild it from the current recipe."))
+            case BaseState.ABSENT if service:
+                lines.append(DoctorLine(name, Verdict.WARN, "absent: the app probe notes 'database not available'",
+                                        "Run `workshop bases` (pulls it, or builds a local stand-in offline)."))
             case BaseState.ABSENT:
-                lines.append(DoctorLine(f"base {spec.tag}", Verdict.FAIL, "absent",
+                lines.append(DoctorLine(name, Verdict.FAIL, "absent",
                                         "Run `workshop bases` (pulls it, or builds a local stand-in offline)."))
     return lines
 

@@ -9,6 +9,8 @@ recipe changes: `workshop bases` rebuilds stand-ins whose label carries an older
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "APT_DOCKER_SETTINGS",
     "BUILDPACK_PACKAGES",
@@ -16,10 +18,13 @@ __all__ = [
     "LABEL_RECIPE",
     "LABEL_STAND_IN",
     "NODE_CA_BUNDLE",
+    "POSTGRES_ENTRYPOINT",
+    "POSTGRES_MAJOR",
     "RECIPE_VERSION",
     "buildpack_deps",
     "debian_slim",
     "node",
+    "postgres",
     "python",
 ]
 
@@ -30,6 +35,11 @@ LABEL_RECIPE = "io.docker-diet-workshop.recipe"
 
 #: Where the stand-ins keep a bundle of the extra CA certificates for Node (NODE_EXTRA_CA_CERTS).
 NODE_CA_BUNDLE = "/usr/local/share/ca-certificates/extra-ca-bundle.pem"
+
+#: The PostgreSQL major version Debian 12 packages, and so the one postgres stand-in we build.
+POSTGRES_MAJOR = 15
+#: The stand-in's entrypoint script, copied into its build context as docker-entrypoint.sh.
+POSTGRES_ENTRYPOINT = Path(__file__).with_name("postgres-entrypoint.sh")
 
 #: dpkg path filters of the official slim images: what a package would install there is never written.
 DPKG_SLIM_EXCLUDES = """\
@@ -142,4 +152,42 @@ def python(tag: str, parent: str, full: bool, has_extra_ca: bool) -> str:
         " && rm -rf /var/lib/apt/lists/* /root/.cache\n"
         + _labels(tag)
         + 'CMD ["python3"]\n'
+    )
+
+
+def postgres(tag: str, parent: str, has_extra_ca: bool) -> str:
+    """Debian's PostgreSQL 15 behind the official image's interface.
+
+    As the official image: user postgres (uid/gid 999, made before the package would pick another), no cluster made
+    by the package (the entrypoint runs initdb into PGDATA on the first start), `listen_addresses = '*'` in the
+    sample configuration, the server binaries on PATH, PGDATA a volume, SIGINT (fast shutdown) to stop.
+    """
+    bin_dir = f"/usr/lib/postgresql/{POSTGRES_MAJOR}/bin"
+    sample = f"/usr/share/postgresql/{POSTGRES_MAJOR}/postgresql.conf.sample"
+    install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
+    return (
+        f"FROM {parent}\n"
+        + _extra_ca(has_extra_ca)
+        + "RUN groupadd --system --gid 999 postgres \\\n"
+        " && useradd --system --gid postgres --uid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres \\\n"
+        " && mkdir -p /var/lib/postgresql && chown postgres:postgres /var/lib/postgresql \\\n"
+        " && apt-get update \\\n"
+        f" && {install} postgresql-common \\\n"
+        " && sed -ri 's/#(create_main_cluster) .*$/\\1 = false/' /etc/postgresql-common/createcluster.conf \\\n"
+        f" && {install} postgresql-{POSTGRES_MAJOR} \\\n"
+        " && rm -rf /var/lib/apt/lists/* \\\n"
+        f" && sed -ri \"s!^#?(listen_addresses)\\s*=\\s*\\S+.*!\\1 = '*'!\" {sample} \\\n"
+        f" && grep -F \"listen_addresses = '*'\" {sample} \\\n"
+        " && mkdir -p /var/run/postgresql /docker-entrypoint-initdb.d /var/lib/postgresql/data \\\n"
+        " && chown postgres:postgres /var/run/postgresql /var/lib/postgresql/data \\\n"
+        " && chmod 3777 /var/run/postgresql && chmod 1777 /var/lib/postgresql/data\n"
+        f"ENV PG_MAJOR={POSTGRES_MAJOR} LANG=C.UTF-8 PGDATA=/var/lib/postgresql/data\n"
+        f"ENV PATH=$PATH:{bin_dir}\n"
+        "COPY docker-entrypoint.sh /usr/local/bin/\n"
+        "VOLUME /var/lib/postgresql/data\n"
+        + _labels(tag)
+        + 'ENTRYPOINT ["docker-entrypoint.sh"]\n'
+        "STOPSIGNAL SIGINT\n"
+        "EXPOSE 5432\n"
+        'CMD ["postgres"]\n'
     )

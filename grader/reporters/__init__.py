@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 
 from grader.errors import UnknownFormat
 from grader.model import Report
-from grader.reporters import json_report, junit, notebook, terminal
+from grader.reporters import github_summary, gradescope, json_report, junit, notebook, prairielearn, terminal
 
-__all__ = ["REPORTERS", "render", "render_many"]
+__all__ = ["COMBINED", "REPORTERS", "render", "render_many"]
 
 #: format name -> function(Report) -> text. The CLI's --format choices come from here.
 REPORTERS: dict[str, Callable[[Report], str]] = {
@@ -16,6 +16,19 @@ REPORTERS: dict[str, Callable[[Report], str]] = {
     "json": json_report.render,
     "junit": junit.render,
     "html": notebook.render_html,
+    "gradescope": gradescope.render,
+    "prairielearn": prairielearn.render,
+    "github-summary": github_summary.render,
+}
+
+#: Formats whose several reports (`grade --all`) make one document of their own kind rather than one after the
+#: other: a JSON list, one JUnit file, one results.json per course platform, one job summary with an overview.
+COMBINED: dict[str, Callable[[Sequence[Report]], str]] = {
+    "json": json_report.render_list,
+    "junit": lambda reports: junit.render_all(list(reports)),
+    "gradescope": gradescope.render_all,
+    "prairielearn": prairielearn.render_all,
+    "github-summary": github_summary.render_all,
 }
 
 
@@ -32,14 +45,9 @@ def _reporter(fmt: str) -> Callable[[Report], str]:
 
 
 def render_many(reports: Sequence[Report], fmt: str) -> str:
-    """Several reports (`grade --all`) as one document: a JSON list, one JUnit file with a suite per exercise,
-    or each report in turn. One report is the same document as `render` gives, except JUnit, which is always a
-    <testsuites> file."""
+    """Several reports (`grade --all`) as one document (COMBINED), or each report in turn. One report is the same
+    document as `render` gives, except JUnit, which is always a <testsuites> file."""
     reporter = _reporter(fmt)  # an unknown format is refused before anything is joined
-    if fmt == "junit":
-        return junit.render_all(list(reports))
-    if len(reports) == 1:
-        return reporter(reports[0])
-    if fmt == "json":
-        return json_report.render_list(reports)
+    if fmt == "junit" or (fmt in COMBINED and len(reports) > 1):
+        return COMBINED[fmt](reports)
     return "\n".join(reporter(report) for report in reports)

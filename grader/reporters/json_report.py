@@ -2,7 +2,8 @@
 
 Every JSON document the project writes has a schema beside this file: report.schema.json (one grade; also each
 item of `grade --all --format json` and each per-student report of grade-class), grades.schema.json (grade-class's
-grades.json), classroom-results.schema.json and checks.schema.json."""
+grades.json), classroom-results.schema.json and checks.schema.json; gradescope-results.schema.json and
+prairielearn-results.schema.json describe the course platforms' formats (gradescope.py, prairielearn.py)."""
 
 from __future__ import annotations
 
@@ -87,5 +88,6 @@ def render(report: Report) -> str:
 
 
 def schema(name: str = "report") -> dict[str, Any]:
-    """A JSON schema beside this file: "report" (the default), "grades", "classroom-results" or "checks"."""
+    """A JSON schema beside this file: "report" (the default), "grades", "classroom-results", "checks",
+    "gradescope-results" or "prairielearn-results"."""
     return dict(json.loads(SCHEMA_PATH.with_name(f"{name}.schema.json").read_text()))

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.table import Table
 
-from grader.model import CheckResult, Report, Status
+from grader.model import Report, Status
+from grader.reporters.plain import brief_value, comparison_rows, points_text
 from grader.reporters.sanitize import strip_control
-from grader.units import human_bytes, human_seconds
 
 __all__ = ["escape", "print_report", "render"]
 
@@ -24,22 +24,6 @@ _MARK = {Status.PASS: "[green]PASS[/]", Status.FAIL: "[red]FAIL[/]", Status.ERRO
 def escape(text: object) -> str:
     """Rich markup escaped, and no terminal escapes or control characters from a submission's output."""
     return _markup_escape(strip_control(text))
-
-
-def _value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value[:4]) + (f" (+{len(value) - 4})" if len(value) > 4 else "") or "none"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in list(value.items())[:3]) or "none"
-    return str(value)
-
-
-def _points(check: CheckResult) -> str:
-    if check.bonus:
-        return f"+{check.points:g} bonus"
-    return f"{check.points:g}/{check.max_points:g}" if check.max_points else "advisory"
 
 
 def print_report(report: Report, console: Console | None = None) -> None:
@@ -55,8 +39,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
                             ("points", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for check in report.checks:
-        table.add_row(_MARK[check.status], check.id, escape(_value(check.measured)[:60]),
-                      escape(_value(check.threshold)[:40]), _points(check))
+        table.add_row(_MARK[check.status], check.id, escape(brief_value(check.measured)[:60]),
+                      escape(brief_value(check.threshold)[:40]), points_text(check))
     console.print(table)
     misses = [] if report.error else [c for c in report.checks if c.status is not Status.PASS]
     for check in misses:
@@ -80,31 +64,15 @@ def print_report(report: Report, console: Console | None = None) -> None:
 
 
 def _print_comparison(report: Report, console: Console) -> None:
-    comparison = report.comparison
-    if comparison is None:
+    rows = comparison_rows(report)
+    if not rows:
         return
-    article = comparison.article
     table = Table(title="Beside the article", title_justify="left")
     table.add_column("")
     table.add_column("article", justify="right")
     table.add_column("you", justify="right")
-    table.add_row("naive image", human_bytes(article.before_bytes),
-                  human_bytes(comparison.naive_bytes) if comparison.naive_bytes else "not built")
-    table.add_row("final image", human_bytes(article.after_bytes),
-                  human_bytes(comparison.current_bytes) if comparison.current_bytes else "")
-    reduction_article = 100 * (article.before_bytes - article.after_bytes) / article.before_bytes
-    table.add_row("reduction", f"{reduction_article:.0f}%",
-                  f"{comparison.reduction_percent:.0f}%" if comparison.reduction_percent is not None else "")
-    if article.build_before_s:
-        table.add_row("build (before -> after)",
-                      f"{human_seconds(article.build_before_s)} -> {human_seconds(article.build_after_s or 0)}",
-                      f"cold {human_seconds(comparison.cold_build_s) if comparison.cold_build_s else '?'}, "
-                      f"warm {human_seconds(comparison.warm_build_s) if comparison.warm_build_s else '?'}")
-    if comparison.compressed_bytes_estimate:
-        table.add_row(f"pull at {comparison.bandwidth_mbps:g} Mbit/s (estimate)",
-                      f"{human_seconds(article.pull_after_s)}" if article.pull_after_s else "",
-                      f"{human_bytes(comparison.compressed_bytes_estimate)} compressed, "
-                      f"~{human_seconds(comparison.pull_seconds_estimate or 0)}")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

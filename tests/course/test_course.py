@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,16 @@ def test_cli_course_init_exit_codes(tmp_path: Path) -> None:
     assert "--force" in err.getvalue()
 
 
-def test_config_is_valid_python_for_any_subset() -> None:
-    compile(nbgrader_config(("fastapi",), "x"), "nbgrader_config.py", "exec")
+def test_config_runs_and_names_the_course_for_any_subset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from traitlets.config import Config
+
+    config = Config()
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the config sets PATH and PYTHONSAFEPATH for nbgrader
+    code = compile(nbgrader_config(("fastapi",), "x"), "nbgrader_config.py", "exec")
+    exec(code, {"get_config": lambda: config})  # noqa: S102 - our own generated config, as nbgrader runs it
+    assert config.CourseDirectory.course_id == "x"
+    assert "grader.course.nbgrader_guard.DropForeignCells" in config.Autograde.sanitize_preprocessors
+    assert os.environ["PYTHONSAFEPATH"] == "1"
 
 
 def test_expect_gives_the_cells_points_when_the_check_passed() -> None:

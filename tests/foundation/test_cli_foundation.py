@@ -26,6 +26,7 @@ def test_doctor_says_ready_when_engine_and_bases_are_there(docker_client) -> Non
     assert "[  ok] engine" in result.stdout
     for tag in ("debian:bookworm-slim", "node:20", "node:20-slim", "python:3.11", "python:3.11-slim"):
         assert f"[  ok] base {tag}" in result.stdout
+    assert "[  ok] service postgres:15" in result.stdout
     assert "container registry" in result.stdout and "extra CA certificates" in result.stdout
     assert result.stdout.rstrip().endswith("Ready for the workshop.")
 

@@ -142,7 +142,9 @@ def test_replace_instruction_keeps_crlf_and_the_bom() -> None:
 def test_replace_instruction_returns_the_solutions_unchanged_but_for_the_healthcheck() -> None:
     from grader.paths import SOLUTIONS_DIR
 
-    for path in sorted(SOLUTIONS_DIR.glob("*/Dockerfile")):
+    paths = sorted(SOLUTIONS_DIR.glob("*/Dockerfile"))
+    assert len(paths) == 3, paths
+    for path in paths:
         text = path.read_text()
         result = replace_instruction(text, "HEALTHCHECK", NEW)
         healthcheck = parse_dockerfile(text).final_stage.last("HEALTHCHECK")

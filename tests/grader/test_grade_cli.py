@@ -84,6 +84,7 @@ def test_bad_dockerfiles_exit_2_with_a_message(tmp_path: Path, content: str | No
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.docker  # "classic" is checked against the engine before the file is judged
 def test_buildkit_syntax_under_the_classic_builder_exits_2_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "Dockerfile"
     path.write_text("FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache/pip pip --version\n")

@@ -84,6 +84,7 @@ def test_non_utf8_dockerignore_names_the_file(tmp_path: Path) -> None:
     assert ".dockerignore" in message and "UTF-8" in message
 
 
+@pytest.mark.docker  # the .dockerignore is compiled with the build context, after the engine answers
 def test_invalid_dockerignore_pattern_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
     (tmp_path / ".dockerignore").write_text("node_modules\n[z-a]\n")
