@@ -79,10 +79,17 @@ class ProbeRequest:
 
 @dataclass(frozen=True)
 class DatabaseSpec:
-    """A PostgreSQL server the grader starts beside the app; the app reads its URL from `env`."""
+    """A PostgreSQL server the grader starts beside the app; the app reads its URL from `env`. No `image`: the
+    workshop's service image (grader.bases.catalog.POSTGRES_IMAGE, which `workshop bases` makes)."""
 
-    image: str = "postgres:15"
+    image: str = ""
     env: str = "DATABASE_URL"
+
+    @property
+    def image_name(self) -> str:
+        from grader.bases.catalog import POSTGRES_IMAGE  # the one name of the database image
+
+        return self.image or POSTGRES_IMAGE
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def describe_contract(contract: AppContract) -> str:
         made = ", ".join(f"{name} = {text!r}" for name, text in contract.values)
         lines.append(f"  - values made fresh for every run (${{random}}: random hex): {made}")
     if contract.database:
-        lines.append(f"  - a PostgreSQL ({contract.database.image}) beside the app, its URL in "
+        lines.append(f"  - a PostgreSQL ({contract.database.image_name}) beside the app, its URL in "
                      f"{contract.database.env}")
     for request in contract.requests:
         e = request.expect

@@ -83,12 +83,12 @@ class Database:
     def _start(self, app_container_id: str) -> None:
         started = time.monotonic()
         try:
-            self.api.inspect_image(self.spec.image)  # type: ignore[no-untyped-call]
+            self.api.inspect_image(self.spec.image_name)  # type: ignore[no-untyped-call]
         except docker.errors.ImageNotFound:
-            self.problem = f"the image {self.spec.image} is not on this machine"
+            self.problem = f"the image {self.spec.image_name} is not on this machine"
             return
         except docker.errors.APIError as exc:
-            self.problem = f"the image {self.spec.image} cannot be used ({exc.explanation or exc})"
+            self.problem = f"the image {self.spec.image_name} cannot be used ({exc.explanation or exc})"
             return
         try:
             self.container_id = self._create(app_container_id)
@@ -110,7 +110,7 @@ class Database:
                        "POSTGRES_INITDB_ARGS": "--no-sync", "PGDATA": _PGDATA}
         labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "app-probe-database"}
         command = ["postgres", "-c", "listen_addresses=127.0.0.1", "-c", f"port={DB_PORT}", *_FAST]
-        container = self.api.create_container(self.spec.image, command=command, environment=environment,
+        container = self.api.create_container(self.spec.image_name, command=command, environment=environment,
                                               labels=labels, host_config=host_config, detach=True)
         return str(container["Id"])
 

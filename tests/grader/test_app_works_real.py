@@ -67,8 +67,9 @@ def reports(docker_client: docker.DockerClient,
         found[name] = _grade(app, name, root / name / "Dockerfile")
     no_db = root / "fastapi-app"
     shutil.copytree(APPS_DIR / "fastapi", no_db, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
-    contract = (no_db / "probe.toml").read_text().replace('image = "postgres:15"',
+    contract = (no_db / "probe.toml").read_text().replace('env = "DATABASE_URL"', 'env = "DATABASE_URL"\n'
                                                           f'image = "{PREFIX}no-such-database:none"')
+    assert "no-such-database" in contract
     (no_db / "probe.toml").write_text(contract)
     found["fastapi-no-db"] = _grade("fastapi", "fastapi-no-db", SOLUTIONS_DIR / "fastapi" / "Dockerfile", no_db)
     yield found
