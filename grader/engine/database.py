@@ -4,7 +4,8 @@ The server runs in a container of the grader's own that joins the app container'
 on its loopback only (`listen_addresses=127.0.0.1`): the app keeps `network_mode="none"` and no traffic crosses a
 bridge. The code follows the official `postgres` image's contract (POSTGRES_USER/PASSWORD/DB, default CMD
 `postgres`, `pg_isready` on PATH, PGDATA=/var/lib/postgresql/data), which the workshop's local stand-in honours too.
-PGDATA is a tmpfs and syncing is off: the data lives for one probe. The server starts in the background while the
+PGDATA is a tmpfs and syncing is off: the data lives for one probe. The server runs as `postgres` with no
+capabilities (the app shares its loopback and knows the password). The server starts in the background while the
 app turns healthy; when the image is missing or the server does not come up, the probe still runs and the report
 carries a "database not available" note instead.
 """
@@ -100,10 +101,14 @@ class Database:
             self.ready_s = round(time.monotonic() - started, 2)
 
     def _create(self, app_container_id: str) -> str:
+        # The app shares this loopback and holds the password: the server runs as `postgres` (uid 999 in the official
+        # image and the stand-in) with no capabilities, on tmpfs it owns, so nothing needs root or chown.
+        owned = "uid=999,gid=999,mode=0700"
         host_config = self.api.create_host_config(
             network_mode=f"container:{app_container_id}", mem_limit=256 * 1024 * 1024,
-            memswap_limit=256 * 1024 * 1024, pids_limit=128, nano_cpus=1_000_000_000,
-            tmpfs={_PGDATA: "size=256m"}, shm_size=64 * 1024 * 1024,
+            memswap_limit=256 * 1024 * 1024, pids_limit=128, nano_cpus=1_000_000_000, cap_drop=["ALL"],
+            security_opt=["no-new-privileges"], shm_size=64 * 1024 * 1024,
+            tmpfs={_PGDATA: f"size=256m,{owned}", "/var/run/postgresql": "size=1m,uid=999,gid=999"},
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
         )
         environment = {"POSTGRES_USER": DB_USER, "POSTGRES_PASSWORD": self.password, "POSTGRES_DB": DB_NAME,
@@ -111,7 +116,7 @@ class Database:
         labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "app-probe-database"}
         command = ["postgres", "-c", "listen_addresses=127.0.0.1", "-c", f"port={DB_PORT}", *_FAST]
         container = self.api.create_container(self.spec.image_name, command=command, environment=environment,
-                                              labels=labels, host_config=host_config, detach=True)
+                                              user="postgres", labels=labels, host_config=host_config, detach=True)
         return str(container["Id"])
 
     def _until_ready(self, started: float) -> str | None:
