@@ -19,8 +19,9 @@ import docker
 import requests
 from docker.utils import parse_repository_tag
 
+from grader.app_contract import AppContract, load_contract
 from grader.apps import read_app_facts
-from grader.cache_keys import grader_version, inputs_digest, settings_digest
+from grader.cache_keys import grader_version, inputs_digest, run_key, settings_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.engine.baseline import cached_baseline, context_fingerprint, ensure_baseline
@@ -130,19 +131,19 @@ def clear_run_cache() -> int:
 
 
 def _cached_run(api: docker.APIClient, facts: ImageFacts, limits: RunLimits, fresh: bool,
-                inputs: str = "") -> RunFacts:
+                inputs: str = "", contract: AppContract | None = None) -> RunFacts:
     """Run an image once per content and inputs: an unchanged image behaves the same, so a regrade reuses it."""
-    # Keyed by content, not image id: BuildKit's --load gives an unchanged image a new id (a new timestamp);
-    # `inputs` adds everything else that decides the result (grader.cache_keys).
-    content = (tuple(layer.digest for layer in facts.layers), facts.user, facts.healthcheck, facts.cmd,
-               facts.entrypoint, facts.env, facts.workdir, limits, inputs)
-    digest = hashlib.sha256(repr(content).encode()).hexdigest()[:32]
-    path = RUN_CACHE_DIR / f"{digest}.pickle"
+    # Keyed by content, not image id (BuildKit's --load gives an unchanged image a new id); `inputs` is everything
+    # else that decides the result; `contract` the app probe's requests (probe.toml), so editing the probe runs the
+    # container again (grader.cache_keys.run_key).
+    path = RUN_CACHE_DIR / f"{run_key(facts, limits, inputs, contract)}.pickle"
     cached = None if fresh else load_sealed(path, RunFacts)  # a cut-short or foreign file is a miss
     if cached is not None:
         return cached
-    result = run_image(api, facts, limits)
-    if result.started:  # written whole or not at all (grader/engine/cache_files.py)
+    result = run_image(api, facts, limits, contract)
+    # Written whole or not at all (grader/engine/cache_files.py). A run without its database is not remembered:
+    # once `workshop bases` makes the image, a regrade uses it.
+    if result.started and not (result.app_probe and result.app_probe.database_note):
         store_sealed(path, result)
     return result
 
@@ -368,8 +369,9 @@ def grade(
         image_id, final_base = build.image_id, inputs.info.final_base
         facts = _timed(timings, "inspect", lambda: inspect_image(api, image_id, base_image=final_base))
         limits = RunLimits.from_settings(inputs.settings)
+        contract = load_contract(config.app_dir or APPS_DIR / exercise)
         run = _timed(timings, "run", lambda: _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun,
-                                                           inputs=digest))
+                                                           inputs=digest, contract=contract))
         baseline = _timed(timings, "baseline", lambda: _baseline(api, exercise, builder, config, progress))
     except ENGINE_ERRORS as exc:  # the engine failed under us (restarted, image removed, socket closed, ...)
         error = _engine_error(exc)

@@ -1,8 +1,9 @@
 """What every remembered result is keyed on, so that no cache returns a stale grade.
 
 A result depends on the learner's Dockerfile and ignore file, the app's context, the exercise's settings
-(grading.toml), the base images (their ids: `workshop bases` or a bundle may replace one under the same tag) and
-the grader itself (a fixed check changes scores). Every cache key (run results, baselines, grade-class state)
+(grading.toml), the base images (their ids: `workshop bases` or a bundle may replace one under the same tag),
+the app's probe contract (apps/<app>/probe.toml: the requests app-works sends) and the grader itself (a fixed check
+changes scores). Every cache key (run results, baselines, grade-class state)
 is a digest of all of them; change any one and the result is computed again.
 """
 
@@ -14,9 +15,11 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
+from grader.app_contract import AppContract
+from grader.model import ImageFacts
 from grader.settings import ExerciseSettings
 
-__all__ = ["grader_version", "inputs_digest", "settings_digest"]
+__all__ = ["grader_version", "inputs_digest", "run_key", "settings_digest"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -48,3 +51,11 @@ def inputs_digest(*, dockerfile: str, dockerignore: str | None, context_sha256: 
              "context", context_sha256, "settings", settings_digest(settings), "bases", repr(pairs),
              "grader", grader_version())
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def run_key(facts: ImageFacts, limits: object, inputs: str, contract: AppContract | None) -> str:
+    """The key of one remembered container run: the image's content (not its id: BuildKit's --load gives an
+    unchanged image a new id), how it is run (the limits), the inputs digest and the app probe's contract."""
+    content = (tuple(layer.digest for layer in facts.layers), facts.user, facts.healthcheck, facts.cmd,
+               facts.entrypoint, facts.env, facts.workdir, limits, inputs, contract)
+    return hashlib.sha256(repr(content).encode()).hexdigest()[:32]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple, TypeAlias
 
+from grader.app_contract import AppContract
 from grader.errors import GradeError, UnknownCheck
 
 __all__ = [
@@ -20,12 +21,14 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "AppFacts",
+    "AppProbeFacts",
     "ArticleNumbers",
     "BaselineFacts",
     "BuildEvent",
     "BuildFacts",
     "CheckResult",
     "Comparison",
+    "Exchange",
     "FileEntry",
     "Healthcheck",
     "ImageFacts",
@@ -168,6 +171,34 @@ class ProcessSeen(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One request the grader's app probe sent, and what came back: untrusted, bounded data (never obeyed)."""
+
+    name: str
+    method: str
+    path: str
+    status: int | None
+    content_type: str
+    body: str  # the first few KB, decoded
+    error: str | None = None  # no answer: refused, timed out, not sent
+    kind: str = "request"  # "request" | "script" | "stylesheet"
+    assets: tuple[Exchange, ...] = ()  # the page's scripts and stylesheets, fetched after it
+
+
+@dataclass(frozen=True)
+class AppProbeFacts:
+    """The app probe: the contract's requests sent to the running app from the grader's own container."""
+
+    status: str  # "probed" | "not-run" (never healthy, probe failed) | "no-contract" (the app has no probe.toml)
+    detail: str
+    contract: AppContract | None = None
+    exchanges: tuple[Exchange, ...] = ()
+    values: tuple[tuple[str, JsonValue], ...] = ()  # the run's fresh values and those saved from answers
+    database_note: str | None = None  # "database not available: ..." when the grader could not start it
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class RunFacts:
     """One run of the image: did it start, turn healthy, as whom PID 1 ran and which (euid, command) ran."""
 
@@ -183,6 +214,7 @@ class RunFacts:
     seconds: float
     processes: tuple[ProcessSeen, ...] = ()  # every distinct (euid, command) sampled from start to removal
     setid_root: tuple[str, ...] | None = None  # setuid/setgid-root files in the image (None: could not look)
+    app_probe: AppProbeFacts | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ turns outcomes into CheckResults, applies the `builds` gate and catches a check'
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -80,6 +81,7 @@ class CheckSpec:
     function: CheckFunction
     bonus: bool = False
     explanation: str = ""
+    details: Callable[[], str] | None = None  # more for `workshop explain` (app-works: each app's contract)
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -93,8 +95,9 @@ def check(
     lesson: str,
     needs: tuple[str, ...] = ("image",),
     bonus: bool = False,
+    details: Callable[[], str] | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check function under a stable id; its docstring becomes `workshop explain ID`."""
+    """Register a check function under a stable id; its docstring (and `details()`) becomes `workshop explain ID`."""
 
     def decorate(function: CheckFunction) -> CheckFunction:
         if id in REGISTRY:
@@ -107,7 +110,8 @@ def check(
             needs=frozenset(needs),
             function=function,
             bonus=bonus,
-            explanation=(function.__doc__ or "").strip(),
+            explanation=inspect.cleandoc(function.__doc__ or ""),
+            details=details,
         )
         return function
 

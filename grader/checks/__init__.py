@@ -10,5 +10,6 @@ from __future__ import annotations
 from grader.checks import size  # noqa: F401  builds, size, beats-article, reduction
 from grader.checks import security  # noqa: F401  non-root, no-compilers
 from grader.checks import health  # noqa: F401  healthcheck, healthcheck-meaningful
+from grader.checks import app  # noqa: F401  app-works
 from grader.checks import contents  # noqa: F401  no-dev-dependencies, no-caches, no-junk, no-secrets
 from grader.checks import structure  # noqa: F401  multi-stage, layer-waste, context-size, lint

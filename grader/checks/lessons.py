@@ -12,6 +12,7 @@ LESSONS: dict[str, str] = {
     "principles": "lessons/05-principles-and-mistakes.ipynb",
     "mistakes": "lessons/05-principles-and-mistakes.ipynb",
     "numbers": "lessons/06-measuring.ipynb",
+    "beyond": "lessons/08-beyond-the-article.ipynb",
 }
 
 

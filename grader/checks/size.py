@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grader.checks.lessons import lesson
+from grader.checks.verdicts import app_works_passed
 from grader.registry import Evidence, Outcome, check
 from grader.units import human_bytes
 
@@ -20,22 +21,31 @@ def builds(ev: Evidence) -> Outcome:
 
 
 def _healthy(ev: Evidence) -> bool:
-    return ev.run is not None and ev.run.health_status == "healthy"
+    """Health and app-works gate every size check: an image that does not run the app cannot win on size."""
+    return ev.run is not None and ev.run.health_status == "healthy" and app_works_passed(ev.run)
+
+
+def _not_working(ev: Evidence) -> str:
+    if ev.run is None or ev.run.health_status != "healthy":
+        return "it never turned healthy"
+    return "it does not answer a user's requests (see app-works)"
 
 
 @check("size", title="Final image size", points=20, lesson=lesson("multi-stage", "Result"), needs=("image",))
 def size(ev: Evidence) -> Outcome:
     """Final image size against the exercise's threshold, with partial credit on a band above it.
 
-    Health gates size: an image that never turns healthy earns no size points, so a tiny broken image cannot win.
+    Health and app-works gate size: an image that never turns healthy, or does not answer a user's requests,
+    earns no size points, so a tiny broken image cannot win.
     """
     measured = ev.image.size_bytes if ev.image else 0
     threshold, band = ev.settings.size_threshold_bytes, ev.settings.size_band_bytes
     limits = f"<= {human_bytes(threshold)} (partial credit up to {human_bytes(band)})"
     if not _healthy(ev):
         return Outcome(False, human_bytes(measured), limits,
-                       f"Image is {human_bytes(measured)}, but it never turned healthy, so size earns no points.",
-                       hint="Make the container start and pass its HEALTHCHECK first (see the healthcheck check).",
+                       f"Image is {human_bytes(measured)}, but {_not_working(ev)}, so size earns no points.",
+                       hint="Make the container start, pass its HEALTHCHECK and answer the app's requests first "
+                            "(see the healthcheck and app-works checks).",
                        fraction=0.0)
     if measured <= threshold:
         return Outcome(True, human_bytes(measured), limits,
@@ -57,7 +67,7 @@ def beats_article(ev: Evidence) -> Outcome:
     ok = measured < target and _healthy(ev)
     return Outcome(ok, human_bytes(measured), f"< {human_bytes(target)}",
                    f"Image is {human_bytes(measured)}; the article reached {human_bytes(target)}"
-                   + ("" if _healthy(ev) else " (and a bonus needs a healthy container)") + ".",
+                   + ("" if _healthy(ev) else " (and a bonus needs a healthy container that runs the app)") + ".",
                    hint="Look at the largest layers (`layer-waste`, `docker history`) for what else can go.")
 
 
@@ -66,7 +76,7 @@ def beats_article(ev: Evidence) -> Outcome:
 def reduction(ev: Evidence) -> Outcome:
     """Percent smaller than the naive baseline built from the exercise's starting Dockerfile (built once, cached).
 
-    Like size, it needs a container that turns healthy: deleting the app is not a reduction."""
+    Like size, it needs a container that turns healthy and runs the app: deleting the app is not a reduction."""
     assert ev.image is not None and ev.baseline is not None
     naive = ev.baseline.size_bytes
     percent = 100.0 * (naive - ev.image.size_bytes) / naive if naive else 0.0
@@ -75,5 +85,5 @@ def reduction(ev: Evidence) -> Outcome:
     return Outcome(percent >= need and healthy, f"{percent:.0f}%", f">= {need:.0f}%",
                    f"{percent:.0f}% smaller than the naive image ({human_bytes(naive)} -> "
                    f"{human_bytes(ev.image.size_bytes)}); the goal is {need:.0f}%"
-                   + ("." if healthy else ", and it counts only once the container turns healthy."),
+                   + ("." if healthy else ", and it counts only once the container turns healthy and runs the app."),
                    hint="Split the build into a builder stage and a slim final stage (the article got -85%).")

@@ -170,4 +170,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return EXIT_CANNOT
     points = f"+{spec.points:g} bonus points" if spec.bonus else f"{spec.points:g} points by default"
     print(f"{spec.id}: {spec.title} ({points})\n\n{spec.explanation}\n\nLesson: {spec.lesson}")
+    if spec.details is not None:
+        print(f"\n{spec.details()}")
     return EXIT_OK

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import docker
 from docker.types import LogConfig
 
+from grader.app_contract import AppContract
+from grader.engine.app_probe import AppProbe
 from grader.engine.health_probe import MainRunHealth, ProbeThread
 from grader.engine.processes import ProcessSampler
 from grader.engine.setid import SetidScan
@@ -153,9 +155,12 @@ def _not_started(exc: docker.errors.APIError, main: MainRunHealth, probe: ProbeT
                     round(time.monotonic() - start, 2))
 
 
-def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None = None) -> RunFacts:
-    """Start the image once (and the healthcheck probes beside it); always remove every container."""
+def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None = None,
+              contract: AppContract | None = None) -> RunFacts:
+    """Start the image once (and the healthcheck probes beside it); always remove every container. Once it is
+    healthy, the app probe sends the contract's requests (grader/engine/app_probe.py)."""
     limits = limits or RunLimits()
+    app = AppProbe.prepare(api, contract)  # app-works: its environment now, its requests once healthy
     start = time.monotonic()
     main = MainRunHealth()
     probe = ProbeThread(api, facts, limits, main, _create, _remove)
@@ -163,13 +168,14 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
     sampler = ProcessSampler(api)
     container_id: str | None = None
     hc = facts.healthcheck
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"environment": app.environment} if app.environment else {}
     if hc is not None and not hc.disabled:
         options["healthcheck"] = _healthcheck_config(hc, limits.health_timeout_s)
     try:
         container_id = _create(api, facts.image_id, "run", limits, **options)
         try:
             api.start(container_id)
+            app.begin(container_id)
         except docker.errors.APIError as exc:
             return _not_started(exc, main, probe, start)
         sampler.start(container_id)
@@ -180,6 +186,7 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         if uid is None and state.get("Running"):
             uid = _running_uid(api, container_id)
         status, health_log = _health(state)
+        app_facts = app.probe(healthy=status == "healthy" and bool(state.get("Running")))
         exit_code = None if state.get("Running") else int(state.get("ExitCode", 0))
         logs = _log_tail(api, container_id)
         if not logs and exit_code is not None:  # the log copier may lag a container that died at once
@@ -191,11 +198,12 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
             health_seconds=round(waited, 2) if status == "healthy" else None,
             exit_code=exit_code, uid=uid, logs_tail=tuple(logs), health_log=health_log,
             probe=probe_facts, seconds=round(time.monotonic() - start, 2), processes=sampler.stop(),
-            setid_root=setid.result(),
+            setid_root=setid.result(), app_probe=app_facts,
         )
     except docker.errors.APIError as exc:
         return replace(_not_started(exc, main, probe, start), processes=sampler.stop())
     finally:
+        app.close()
         setid.result()  # joins the scan, so its container is gone too
         main.settle(healthy=False)
         sampler.stop()

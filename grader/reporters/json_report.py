@@ -73,6 +73,10 @@ def _run(run: RunFacts) -> dict[str, Any]:
         "probe": _optional(run.probe, _probe),
         "processes": [{"euid": p.euid, "command": p.command} for p in run.processes],
         "setid_root": None if run.setid_root is None else list(run.setid_root),
+        "app_probe": _optional(run.app_probe, lambda a: {
+            "status": a.status, "detail": a.detail, "database_note": a.database_note, "seconds": a.seconds,
+            "requests": [{"name": e.name, "method": e.method, "path": e.path, "status": e.status}
+                         for e in a.exchanges]}),
     }
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from grader.app_contract import load_contract
 from grader.engine.layers import LayerIndex, merge_layers
 from grader.model import (
     AppFacts,
+    AppProbeFacts,
     BaselineFacts,
     BuildFacts,
+    Exchange,
     FileEntry,
     Healthcheck,
     ImageFacts,
@@ -19,6 +22,7 @@ from grader.model import (
     ProcessSeen,
     RunFacts,
 )
+from grader.paths import APPS_DIR
 from grader.registry import Evidence
 from grader.settings import ExerciseSettings
 
@@ -61,10 +65,62 @@ def make_ways(probe: str) -> tuple[ProbeWay, ...]:
     return first, ProbeWay("app-killed", "failed-as-expected", "detail", runs=4)
 
 
+RANDOM = "0a1b2c3d4e5f"
+EMAIL = f"probe-{RANDOM}@example.test"
+NOTE = f"Probe note {RANDOM}"
+TASK = f"Probe task {RANDOM}"
+JSON = "application/json; charset=utf-8"
+#: What the real apps answer to their probe.toml's requests (status, content type, body), in order.
+GOOD_ANSWERS: dict[str, tuple[tuple[int, str, str], ...]] = {
+    "node-api": (
+        (201, JSON, f'{{"id":1,"email":"{EMAIL}","name":"Probe User","createdAt":"2026-12-04T15:00:00.000Z"}}'),
+        (200, JSON, f'{{"ok":true,"user":{{"id":1,"email":"{EMAIL}","name":"Probe User"}}}}'),
+        (401, JSON, '{"error":"invalid credentials"}'),
+        (200, JSON, f'[{{"id":1,"email":"{EMAIL}","name":"Probe User"}}]'),
+    ),
+    "fastapi": (
+        (201, "application/json", f'{{"title":"{NOTE}","body":"Written by the grader\'s probe ({RANDOM}).",'
+                                  '"id":1,"created_at":"2026-12-04T15:00:00Z"}'),
+        (200, "application/json", f'{{"title":"{NOTE}","body":"Written by the grader\'s probe ({RANDOM}).",'
+                                  '"id":1,"created_at":"2026-12-04T15:00:00Z"}'),
+        (200, "application/json", '{"status":"ok","psycopg2":"2.9.9","libpq":150010,"libpq_major":15}'),
+        (200, "application/json", '{"status":"ok"}'),
+    ),
+    "combined": (
+        (200, "text/html; charset=UTF-8", '<!doctype html><html><head><script type="module" crossorigin '
+                                          'src="/assets/index-abc.js"></script></head><body><div id="root"></div>'),
+        (201, JSON, f'{{"id":4,"title":"{TASK}","done":false}}'),
+        (200, JSON, f'[{{"id":1,"title":"Measure","done":false}},{{"id":4,"title":"{TASK}","done":false}}]'),
+        (200, JSON, f'{{"id":4,"title":"{TASK}","done":true}}'),
+    ),
+}
+SCRIPT = Exchange("script /assets/index-abc.js", "GET", "/assets/index-abc.js", 200,
+                  "application/javascript; charset=UTF-8", "(function(){const e=1;})()", kind="script")
+
+
+def make_app_probe(app: str = "node-api", answers: dict[int, tuple[int, str, str]] | None = None,
+                   assets: tuple[Exchange, ...] = (SCRIPT,), database_note: str | None = None,
+                   saved: dict[str, Any] | None = None) -> AppProbeFacts:
+    """The app probe of a working app (its real probe.toml); `answers` replaces some by index."""
+    contract = load_contract(APPS_DIR / app)
+    assert contract is not None
+    exchanges = []
+    for index, (request, good) in enumerate(zip(contract.requests, GOOD_ANSWERS[app], strict=True)):
+        status, content_type, body = (answers or {}).get(index, good)
+        exchanges.append(Exchange(request.name, request.method, request.path, status, content_type, body,
+                                  assets=assets if request.expect.assets else ()))
+    values = {"random": RANDOM, "email": EMAIL, "password": f"right-{RANDOM}", "wrong_password": f"wrong-{RANDOM}",
+              "title": NOTE, "body": f"Written by the grader's probe ({RANDOM}).", "task": TASK,
+              "user_id": 1, "note_id": 1, "task_id": 4, **(saved or {})}
+    return AppProbeFacts("probed", "4 requests sent", contract, tuple(exchanges), tuple(values.items()),
+                         database_note, 0.5)
+
+
 def make_run(health: str | None = "healthy", uid: int | None = 1000, probe: str = "failed-as-expected",
              started: bool = True, exit_code: int | None = None, start_error: str | None = None,
              logs: tuple[str, ...] = (), ways: tuple[ProbeWay, ...] | None = None,
-             processes: tuple[ProcessSeen, ...] | None = None, setid_root: tuple[str, ...] | None = ()) -> RunFacts:
+             processes: tuple[ProcessSeen, ...] | None = None, setid_root: tuple[str, ...] | None = (),
+             app_probe: AppProbeFacts | None = None) -> RunFacts:
     ways = make_ways(probe) if ways is None else ways
     if processes is None:
         processes = (ProcessSeen(uid, "node"),) if uid is not None else ()
@@ -72,7 +128,7 @@ def make_run(health: str | None = "healthy", uid: int | None = 1000, probe: str 
                     health_seconds=0.4 if health == "healthy" else None, exit_code=exit_code, uid=uid,
                     logs_tail=logs, health_log=(),
                     probe=ProbeFacts(probe, "probe detail", ("/.workshop-x/busybox", "sleep", "1"), ways),
-                    seconds=1.0, processes=processes, setid_root=setid_root)
+                    seconds=1.0, processes=processes, setid_root=setid_root, app_probe=app_probe or make_app_probe())
 
 
 def make_build(context_bytes: int = 200_000, context_paths: tuple[str, ...] = ()) -> BuildFacts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from factories import make_build, make_evidence, make_image, make_layer, make_run
+from factories import make_app_probe, make_build, make_evidence, make_image, make_layer, make_run
 
 from grader.dockerfile import parse_dockerfile
 from grader.model import AppFacts, Healthcheck, ProbeFacts, ProbeWay, ProcessSeen, Status
@@ -48,6 +48,13 @@ def test_size_fails_for_a_tiny_image_that_never_turns_healthy() -> None:
     check = run_check(REGISTRY["size"], make_evidence(image=make_image(size=5_000_000),
                                                       run=make_run(health="unhealthy")))
     assert check.status is Status.FAIL and check.points == 0
+
+
+def test_size_fails_for_a_healthy_image_that_does_not_run_the_app() -> None:
+    broken = make_app_probe(answers={0: (404, "text/html", "Cannot POST /users")})
+    check = run_check(REGISTRY["size"], make_evidence(image=make_image(size=5_000_000),
+                                                      run=make_run(app_probe=broken)))
+    assert check.status is Status.FAIL and check.points == 0 and "app-works" in check.message
 
 
 # beats-article -------------------------------------------------------------------------------------------
@@ -431,3 +438,16 @@ def test_only_the_configuration_takes_points_out_of_max_score() -> None:
     results = evaluate(make_evidence(lint_findings=None, lint_enabled=False, baseline=None,
                                      dockerfile=parse_dockerfile(MULTI)))
     assert sorted(r.id for r in results if r.status is Status.SKIPPED) == ["lint", "reduction"]
+
+
+# app-works -----------------------------------------------------------------------------------------------
+def test_app_works_passes_when_every_request_gets_what_a_user_expects() -> None:
+    assert result("app-works", make_evidence()) is Status.PASS
+
+
+def test_app_works_fails_when_login_accepts_wrong_password() -> None:
+    accepted = (200, "application/json", '{"ok":true,"user":{"id":1}}')
+    check = run_check(REGISTRY["app-works"], make_evidence(run=make_run(app_probe=make_app_probe(
+        answers={2: accepted}))))
+    assert check.status is Status.FAIL and check.points == 0
+    assert "log in with a wrong password" in check.message and "status 401" in (check.hint or "")

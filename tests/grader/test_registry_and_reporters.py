@@ -21,8 +21,8 @@ from grader.settings import load_settings
 
 #: The ids are a contract with notebooks, nbgrader cells and CI: changing one is a breaking change.
 CONTRACT = ["builds", "size", "beats-article", "reduction", "non-root", "no-compilers", "healthcheck",
-            "healthcheck-meaningful", "no-dev-dependencies", "no-caches", "no-junk", "no-secrets", "multi-stage",
-            "layer-waste", "context-size", "lint"]
+            "healthcheck-meaningful", "app-works", "no-dev-dependencies", "no-caches", "no-junk", "no-secrets",
+            "multi-stage", "layer-waste", "context-size", "lint"]
 
 
 def test_registry_holds_exactly_the_contract_ids_in_report_order() -> None:
