@@ -38,7 +38,8 @@ OS_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin"
 
 #: OS packages per mode, each with the file that shows it is present.
 #:   docker.io: the engine; debootstrap + xz-utils: the base-image stand-ins; npm: Node for the node stand-ins;
-#:   gpgv + debian-archive-keyring: checking the buildx package's signed index; chromium: the browser tests.
+#:   gpgv + debian-archive-keyring: checking the buildx package's signed index; chromium: the browser tests;
+#:   redis-server: the broker the queue tests (grade-class --queue, workshop worker) start on a free port.
 COMMON_PACKAGES = {
     "docker.io": "/usr/sbin/dockerd",
     "debootstrap": "/usr/sbin/debootstrap",
@@ -46,8 +47,8 @@ COMMON_PACKAGES = {
     "gpgv": "/usr/bin/gpgv",
     "debian-archive-keyring": "/usr/share/keyrings/debian-archive-keyring.gpg",
 }
-MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium"}}
-EXTRAS = {"lab": "lab", "test": "lab,test,dev"}
+MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium", "redis-server": "/usr/bin/redis-server"}}
+EXTRAS = {"lab": "lab", "test": "lab,queue,test,dev"}
 
 #: How long a stopped lab's kernels get to end with their server before whatever is left is killed.
 LAB_STOP_GRACE_S = 15.0
