@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--name", help="This worker's name (default: HOST-PID); its images are tagged with it.")
     p.add_argument("--build-timeout", type=float, default=GradeConfig().build_timeout_s, metavar="SECONDS",
                    help="The longest build this worker's jobs use; sets the broker's visibility timeout.")
+    p.add_argument("--visibility-timeout", type=float, default=None, metavar="SECONDS",
+                   help="Seconds before a taken, unacknowledged job goes to another worker (default: build timeout "
+                        "+ 240; keep it above the longest grading).")
     p.add_argument("--exercise", action="append", choices=EXERCISES, dest="exercises",
                    help="Only this exercise's jobs (repeat for several; default: all three).")
     p.add_argument("--log-level", default="WARNING", help="Celery's log level (default WARNING).")
@@ -61,7 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         return run_worker(args.queue, name=args.name, concurrency=args.concurrency,
                           build_timeout_s=args.build_timeout, exercises=tuple(args.exercises or EXERCISES),
-                          log_level=args.log_level)
+                          visibility_s=args.visibility_timeout, log_level=args.log_level)
     except NoEngine as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_CANNOT

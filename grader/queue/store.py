@@ -21,8 +21,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 __all__ = [
+    "BROKER_WAIT_S",
     "EVENT_STATES",
     "HEARTBEAT_S",
     "Event",
@@ -35,6 +38,8 @@ __all__ = [
 EVENT_STATES = ("queued", "building", "probing", "graded", "refused", "retried", "superseded")
 #: A worker refreshes its heartbeat this often; one unseen for three beats is gone.
 HEARTBEAT_S = 5.0
+#: How long a command waits for a broker that went away before it fails.
+BROKER_WAIT_S = 300.0
 _PREFIX = "ddw"
 
 
@@ -92,9 +97,14 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # Every command is retried for about BROKER_WAIT_S while the broker is away (a restart): a worker that
+        # graded a job during it stores the result when the broker is back instead of losing it.
         # redis-py types every reply as a union of its protocol forms: Any here, plain values below.
+        retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), int(BROKER_WAIT_S / 2))
         self.redis: Any = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
-                                               socket_connect_timeout=5, health_check_interval=10)
+                                               socket_connect_timeout=5, health_check_interval=10, retry=retry,
+                                               retry_on_error=[redis.exceptions.ConnectionError,
+                                                               redis.exceptions.TimeoutError])
 
     # ------------------------------------------------------------ jobs and positions (submitter side)
 

@@ -177,7 +177,7 @@ class _Follower:
                 for entry_id, event in self.store.events(self.run_id, self.cursor):
                     self.cursor = entry_id
                     pair = self.waiting.get(event.job_id)
-                    if pair is not None:
+                    if pair is not None and event.state != "queued":  # queued was shown with its place
                         self.emit(pair[0].key, event)
                     if event.state == "superseded" and pair is not None:
                         del self.waiting[event.job_id]

@@ -11,6 +11,7 @@ could-not-grade whose kind (grader.course.classroom.TRANSIENT_ERRORS) makes the 
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
@@ -203,14 +204,18 @@ def _baseline_once(context: WorkerContext, exercise: str, config: GradeConfig) -
             context.baselines.add(exercise)
 
 
+#: Build lines that say the image is made (the classic builder's last step; BuildKit's export).
+_BUILT = re.compile(r"writing image|naming to|Successfully built|exporting to image")
+
+
 class _ProbingNotice:
-    """A build progress callback that says "probing" once the build reports its last step."""
+    """A build progress callback that says "probing" once the build reports its image made."""
 
     def __init__(self, store: Store, job: QueuedJob, worker: str) -> None:
         self.store, self.job, self.worker, self.sent = store, job, worker, False
 
     def __call__(self, event: BuildEvent) -> None:
-        if not self.sent and event.step is not None and event.total and event.step >= event.total:
+        if not self.sent and _BUILT.search(event.text):
             self.sent = True
             self.store.publish(self.job.run, Event(self.job.job_id, "probing", self.worker))
 

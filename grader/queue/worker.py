@@ -90,7 +90,7 @@ def _beat(store: Store, plan: WorkerPlan, stop: threading.Event) -> None:
 
 def run_worker(url: str, *, name: str | None = None, concurrency: int | None = None,
                build_timeout_s: float = GradeConfig().build_timeout_s, exercises: Sequence[str] = EXERCISES,
-               log_level: str = "WARNING") -> int:
+               visibility_s: float | None = None, log_level: str = "WARNING") -> int:
     """Serve jobs until Ctrl-C or SIGTERM; returns the exit code. Raises NoEngine without an engine."""
     api = connect_engine()
     plan = plan_worker(api, name=name, concurrency=concurrency, exercises=exercises)
@@ -101,8 +101,8 @@ def run_worker(url: str, *, name: str | None = None, concurrency: int | None = N
     stop = threading.Event()
     threading.Thread(target=_beat, args=(store, plan, stop), daemon=True, name="heartbeat").start()
     print(f"Worker {plan.name}: engine {plan.engine}, {plan.concurrency} jobs at once, visibility timeout "
-          f"{visibility_timeout(build_timeout_s):.0f} s, queues {', '.join(plan.queues)}", flush=True)
-    app = make_app(url, build_timeout_s=build_timeout_s)
+          f"{visibility_s or visibility_timeout(build_timeout_s):.0f} s, queues {', '.join(plan.queues)}", flush=True)
+    app = make_app(url, build_timeout_s=build_timeout_s, visibility_s=visibility_s)
     argv = ["worker", "--pool=threads", f"--concurrency={plan.concurrency}", f"--hostname={plan.name}@ddw",
             f"--queues={','.join(plan.queues)}", "--without-gossip", "--without-mingle", "--without-heartbeat",
             f"--loglevel={log_level}"]
