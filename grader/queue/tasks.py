@@ -25,6 +25,7 @@ from celery.exceptions import Reject
 
 from grader.api import ENGINE_ERRORS, GradeConfig, grade, prepare_baselines, remove_graded_images
 from grader.course.classroom import TRANSIENT_ERRORS
+from grader.engine.limits import wait_for_disk_before_job
 from grader.errors import GradeError, InternalError
 from grader.model import BuildEvent, Report
 from grader.queue.app import TASK_NAME, queue_name
@@ -121,7 +122,7 @@ def run_job(task: Task, job: QueuedJob) -> str:
     store.publish(job.run, Event(job.job_id, "building", context.name))
     report, fragment, seconds = _grade_files(context, job, config)
     error = report.get("error") or {}
-    if error.get("kind") in TRANSIENT_ERRORS:
+    if error.get("kind") in TRANSIENT_ERRORS or (error and not _engine_answers(context)):
         report = _machine_failure(task, context, job, report)
     stored = store.store_result(job, JobResult(report, fragment, seconds, context.name, task.request.retries + 1))
     store.publish(job.run, Event(job.job_id, "graded", context.name, _summary(report) if stored else
@@ -173,9 +174,19 @@ def _machine_failure(task: Task, context: WorkerContext, job: QueuedJob, report:
     return dict(report, error=error)
 
 
+def _engine_answers(context: WorkerContext) -> bool:
+    """A build that failed while the engine stopped answering failed for the machine, not for the learner."""
+    try:
+        context.api.ping()
+    except ENGINE_ERRORS:
+        return False
+    return True
+
+
 def _grade_files(context: WorkerContext, job: QueuedJob, config: GradeConfig) -> tuple[dict[str, Any], str, float]:
     """The learner's files in a temp folder, graded on this worker's engine under a tag of its own."""
     started = time.monotonic()
+    wait_for_disk_before_job(job.exercise, None)  # as the local pool: pause while the engine's disk is short
     _baseline_once(context, job.exercise, config)
     tag = f"docker-diet-workshop/{job.exercise}:{tag_prefix(context.name)}{job.digest[:12]}-{uuid.uuid4().hex[:6]}"
     probing = _ProbingNotice(context.store, job, context.name)

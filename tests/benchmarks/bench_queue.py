@@ -1,6 +1,6 @@
 """What the queue costs and gives: one class of small submissions graded by the local pool and by workers.
 
-    python tests/benchmarks/bench_queue.py [--count 30] [--modes local-1,local,queue-1x1,queue-1,queue-2]
+    python tests/benchmarks/bench_queue.py [--count 30] [--modes local-1,local,queue-1x1,queue-1,queue-2x2]
 
 The class: `--count` learners, each the fastapi solution plus a label of their own (one tiny build step each,
 every other step a cache hit), so the numbers are the grading pipeline's, not pip's. Every mode grades the class
@@ -8,7 +8,8 @@ afresh (`--fresh`: the remembered container runs are forgotten, every container 
 
     local-1     the local pool, one grading at a time        local    the local pool, its default width
     queue-1x1   one worker, one grading at a time             queue-1  one worker, its default concurrency
-    queue-2     two workers, default concurrency each (on this one engine: a second dockerd was not started)
+    queue-2x2   two workers of 2 gradings each: on this one engine (no second dockerd here), the same width as
+                local and queue-1 (4 on 2 cores), split over two workers
 
 Columns: wall seconds, throughput (submissions per minute), time to the first result, and the overhead per job:
 for the one-at-a-time modes, (wall - sum of the gradings' own seconds) / count; the queue's own overhead is
@@ -34,7 +35,7 @@ from grader.api import GradeConfig  # noqa: E402
 from grader.course.classroom import ClassResult, Outcome, grade_class  # noqa: E402
 from grader.queue.submit import QueueRun  # noqa: E402
 
-MODES = ("local-1", "local", "queue-1x1", "queue-1", "queue-2")
+MODES = ("local-1", "local", "queue-1x1", "queue-1", "queue-2x2")
 
 
 def make_class(root: Path, count: int) -> Path:
@@ -60,12 +61,10 @@ def _grade(subs: Path, out: Path, mode: str, url: str, first: list[float]) -> Cl
 def run_mode(mode: str, subs: Path, work: Path, server: RedisServer) -> dict[str, float]:
     workers: list[Worker] = []
     if mode.startswith("queue"):
-        count, width = {"queue-1x1": (1, 1), "queue-1": (1, 0), "queue-2": (2, 0)}[mode]
+        count, width = {"queue-1x1": (1, 1), "queue-1": (1, 0), "queue-2x2": (2, 2)}[mode]
         client = redis.Redis(port=server.port)
         for i in range(count):
-            extra = ("--concurrency", str(width)) if width else ()
-            worker = Worker(server.url, f"bench{i}", work / f"{mode}-{i}.log", extra=extra)
-            workers.append(worker)
+            workers.append(Worker(server.url, f"bench{i}", work / f"{mode}-{i}.log", concurrency=width or None))
         for worker in workers:
             worker.wait_ready(client)
     first: list[float] = []

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,11 +82,13 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 class Worker:
     """`workshop worker` as a process of its own session (so a SIGKILL takes it whole)."""
 
-    def __init__(self, url: str, name: str, log: Path, *, concurrency: int = 1, env: dict[str, str] | None = None,
+    def __init__(self, url: str, name: str, log: Path, *, concurrency: int | None = 1,
+                 env: dict[str, str] | None = None,
                  cwd: Path = REPO_ROOT, extra: tuple[str, ...] = ()) -> None:
         self.name, self.log = name, log
-        command = [sys.executable, "-m", "grader.cli", "worker", "--queue", url, "--name", name,
-                   "--concurrency", str(concurrency), "--exercise", "fastapi", *extra]
+        width = ("--concurrency", str(concurrency)) if concurrency else ()  # None: the worker's own default
+        command = [sys.executable, "-m", "grader.cli", "worker", "--queue", url, "--name", name, *width,
+                   "--exercise", "fastapi", *extra]
         self.handle = log.open("wb")
         self.process = subprocess.Popen(command, cwd=cwd, env=env or dict(os.environ), stdout=self.handle,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -112,3 +115,68 @@ class Worker:
             return self.process.wait(timeout=timeout)
         finally:
             self.handle.close()
+
+
+class EngineProxy:
+    """A unix socket that forwards to the real engine until cut(): an engine that stops answering mid-build, for
+    one worker only (the shared engine itself is never touched)."""
+
+    def __init__(self, path: Path, engine: str = "/var/run/docker.sock") -> None:
+        self.path, self.engine = path, engine
+        self.listener: socket.socket | None = None
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def start(self) -> None:
+        self.path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.engine)
+            with self.lock:
+                self.open += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """The engine goes away: no new connection is accepted, every open one is closed."""
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        self.path.unlink(missing_ok=True)
+        with self.lock:
+            for end in self.open:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                    end.close()
+                except OSError:
+                    pass
+            self.open.clear()

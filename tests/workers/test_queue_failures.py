@@ -164,3 +164,33 @@ def test_a_worker_whose_apps_differ_refuses_the_job_and_the_submitter_sees_why(
 @pytest.fixture(autouse=True)
 def _no_stray_workers() -> None:
     """Every test stops the workers it started (their logs are in tmp_path when one fails)."""
+
+
+def test_an_engine_that_stops_mid_build_is_retried_never_the_learners_fail(
+        tmp_path: Path, redis_server: RedisServer, docker_client: docker.DockerClient) -> None:
+    from .conftest import EngineProxy
+
+    subs = slow_class(tmp_path / "subs", 1, 6)
+    proxy = EngineProxy(tmp_path / "engine.sock")
+    proxy.start()
+    client = redis.Redis(port=redis_server.port)
+    flaky = Worker(redis_server.url, "flaky", tmp_path / "flaky.log", env=dict(os.environ, DOCKER_HOST=proxy.url))
+    flaky.wait_ready(client)
+    events = Recorder()
+    run = Run(subs, tmp_path / "out", redis_server.url, events)
+    run.start()
+    try:
+        wait_for(lambda: any(e.state == "building" for _, e, _ in events.seen), 300, "the build")
+        time.sleep(1.5)
+        proxy.cut()  # the worker's engine stops answering mid-build
+        wait_for(lambda: any(e.state == "retried" for _, e, _ in events.seen), 300, "the retry")
+        proxy.start()  # and comes back: the retry grades it
+        result = run.finish()
+    finally:
+        proxy.cut()
+        flaky.stop()
+        sweep(connect_engine(), "flaky")
+    retried = next(e for _, e, _ in events.seen if e.state == "retried")
+    assert retried.message.startswith("could not grade, retried"), retried
+    report = result.graded[0].report
+    assert not report.get("error") and report["score"] > 0, report.get("error")
