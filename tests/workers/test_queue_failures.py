@@ -194,3 +194,28 @@ def test_an_engine_that_stops_mid_build_is_retried_never_the_learners_fail(
     assert retried.message.startswith("could not grade, retried"), retried
     report = result.graded[0].report
     assert not report.get("error") and report["score"] > 0, report.get("error")
+
+
+def test_sigterm_finishes_the_running_job_then_leaves_no_image_or_container(
+        tmp_path: Path, redis_server: RedisServer, docker_client: docker.DockerClient) -> None:
+    from grader.paths import PROJECT_LABEL
+    from grader.queue.tasks import tag_prefix
+
+    subs = slow_class(tmp_path / "subs", 1, 8)
+    client = redis.Redis(port=redis_server.port)
+    leaving = Worker(redis_server.url, "leaving", tmp_path / "leaving.log")
+    leaving.wait_ready(client)
+    events = Recorder()
+    run = Run(subs, tmp_path / "out", redis_server.url, events)
+    run.start()
+    wait_for(lambda: any(e.state == "building" for _, e, _ in events.seen), 300, "the build")
+    assert leaving.stop() == 0, leaving.output()[-3000:]  # SIGTERM mid-build: Celery's warm shutdown
+    result = run.finish(timeout=60)  # nothing else serves the queue: the job was finished, not dropped
+    assert len(result.graded) == 1 and not result.graded[0].report.get("error")
+    assert [e.worker for _, e, _ in events.seen if e.state == "graded"] == ["leaving"]
+    assert "removed" in leaving.output()
+    mine = [tag for image in docker_client.images.list(filters={"label": PROJECT_LABEL}) for tag in image.tags
+            if tag.split(":", 1)[-1].startswith(tag_prefix("leaving"))]
+    assert mine == []
+    containers = docker_client.api.containers(all=True, filters={"label": PROJECT_LABEL})  # no per-container look-up:
+    assert not [c["Id"] for c in containers if tag_prefix("leaving") in c.get("Image", "")]  # others' come and go
