@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import redis
@@ -99,6 +100,10 @@ def _local_outcome(job: Job, config: GradeConfig, error: GradeError | None) -> t
     return Outcome(job, data, time.monotonic() - started), fragment
 
 
+def _summary(report: dict[str, Any]) -> str:
+    return Outcome(Job("", "", Path(), ""), report, 0.0).summary
+
+
 def submit_job(app: Celery, store: Store, job: QueuedJob) -> None:
     """Queue one submission (a future `workshop serve` calls this for each upload)."""
     store.enqueue(job)
@@ -119,6 +124,7 @@ class _Follower:
         self.parts: dict[str, dict[str, str]] = {}
         self.waiting: dict[str, tuple[Job, QueuedJob]] = {}
         self.graded: list[Outcome] = []
+        self.shown: dict[str, bool] = {}  # job id -> its "graded" event was shown
         self.total = 0
         self.cursor = "0"
 
@@ -166,6 +172,8 @@ class _Follower:
         for (job, queued), result in zip(pairs, self.store.results([q for _, q in pairs]), strict=True):
             if result is not None:
                 del self.waiting[queued.job_id]
+                if not self.shown.get(queued.job_id):  # stored before its event was read: say it here
+                    self.emit(job.key, Event(queued.job_id, "graded", result.worker, _summary(result.report)))
                 self.finish(Outcome(job, result.report, result.seconds), result.fragment)
 
     def follow(self) -> None:
@@ -179,6 +187,7 @@ class _Follower:
                     pair = self.waiting.get(event.job_id)
                     if pair is not None and event.state != "queued":  # queued was shown with its place
                         self.emit(pair[0].key, event)
+                        self.shown[event.job_id] = event.state == "graded"
                     if event.state == "superseded" and pair is not None:
                         del self.waiting[event.job_id]
                 if time.monotonic() - last_check > 5.0:

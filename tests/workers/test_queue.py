@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import docker
+import pytest
 import redis
 from course.helpers import EXERCISE, write_submission
 
@@ -158,3 +159,45 @@ def test_three_workers_grade_a_class_exactly_like_the_local_pool(
     leftovers = [tag for image in docker_client.images.list(name=f"docker-diet-workshop/{EXERCISE}")
                  for tag in image.tags if any(f":{tag_prefix(w.name)}" in tag for w in workers)]
     assert leftovers == [], "each worker removes every image it made"
+
+
+def test_the_command_line_streams_each_state_with_the_place_in_line(
+        tmp_path: Path, redis_server: RedisServer, docker_client: docker.DockerClient) -> None:
+    import contextlib
+    import io
+
+    from grader.cli.workshop import main
+
+    subs = labelled_class(tmp_path / "subs", 2, prefix="cli")
+    worker = Worker(redis_server.url, "cli", tmp_path / "cli.log", concurrency=2)
+    try:
+        worker.wait_ready(redis.Redis(port=redis_server.port))
+        with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as said:
+            code = main(["grade-class", str(subs), "--output", str(tmp_path / "out"), "--exercise", EXERCISE,
+                         "--queue", redis_server.url])
+    finally:
+        worker.stop()
+    assert code == 0, err.getvalue()
+    assert f"cli00/{EXERCISE}: queued (#1 in line)" in err.getvalue()
+    assert f"cli01/{EXERCISE}: queued (#2 in line)" in err.getvalue()
+    assert f"cli00/{EXERCISE}: building on cli" in err.getvalue()
+    assert f"cli01/{EXERCISE}: graded on cli: " in err.getvalue()
+    assert "Graded 2 submissions" in said.getvalue()
+
+
+def test_bad_queue_urls_and_a_missing_engine_exit_2_with_the_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+    import io
+
+    from grader.cli.workshop import main
+
+    subs = make_class(tmp_path / "subs", {"ada": "solution"})
+    for argv in (["grade-class", str(subs), "--queue", "http://broker:6379"], ["worker", "--queue", "broker:6379"]):
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            assert main(argv) == 2
+        assert "redis://HOST:6379/0" in err.getvalue()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["worker", "--queue", "redis://127.0.0.1:1/0"]) == 2
+    assert "No Docker engine answers" in err.getvalue()
