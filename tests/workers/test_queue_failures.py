@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import docker
-import pytest
 import redis
 from course.helpers import EXERCISE, write_submission
 
@@ -159,11 +158,6 @@ def test_a_worker_whose_apps_differ_refuses_the_job_and_the_submitter_sees_why(
             worker.stop()
     assert len(result.graded) == 1 and not result.graded[0].report.get("error")
     assert [e.worker for _, e, _ in events.seen if e.state == "graded"] == ["good"]
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_workers() -> None:
-    """Every test stops the workers it started (their logs are in tmp_path when one fails)."""
 
 
 def test_an_engine_that_stops_mid_build_is_retried_never_the_learners_fail(
