@@ -17,8 +17,8 @@ __all__ = [
     "main",
 ]
 
-#: Modules that add their own subcommands with `register(subparsers)`: grading, the course and the classroom.
-COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course")
+#: Modules that add their own subcommands with `register(subparsers)`: grading, the course and classroom, the queue.
+COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course", "grader.cli.queue")
 
 
 def _cmd_engine_start(args: argparse.Namespace) -> int:
