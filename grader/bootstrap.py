@@ -48,7 +48,7 @@ COMMON_PACKAGES = {
     "debian-archive-keyring": "/usr/share/keyrings/debian-archive-keyring.gpg",
 }
 MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium", "redis-server": "/usr/bin/redis-server"}}
-EXTRAS = {"lab": "lab", "test": "lab,queue,test,dev"}
+EXTRAS = {"lab": "lab", "test": "lab,queue,serve,test,dev"}
 
 #: How long a stopped lab's kernels get to end with their server before whatever is left is killed.
 LAB_STOP_GRACE_S = 15.0
