@@ -39,7 +39,8 @@ OS_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin"
 #: OS packages per mode, each with the file that shows it is present.
 #:   docker.io: the engine; debootstrap + xz-utils: the base-image stand-ins; npm: Node for the node stand-ins;
 #:   gpgv + debian-archive-keyring: checking the buildx package's signed index; chromium: the browser tests;
-#:   redis-server: the broker the queue tests (grade-class --queue, workshop worker) start on a free port.
+#:   redis-server: the broker the queue tests (grade-class --queue, workshop worker) start on a free port;
+#:   postgresql: the live view's results "by URL" (`workshop serve --db postgresql://...`), started by its test.
 COMMON_PACKAGES = {
     "docker.io": "/usr/sbin/dockerd",
     "debootstrap": "/usr/sbin/debootstrap",
@@ -47,7 +48,8 @@ COMMON_PACKAGES = {
     "gpgv": "/usr/bin/gpgv",
     "debian-archive-keyring": "/usr/share/keyrings/debian-archive-keyring.gpg",
 }
-MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium", "redis-server": "/usr/bin/redis-server"}}
+MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium", "redis-server": "/usr/bin/redis-server",
+                                      "postgresql": "/usr/bin/pg_ctlcluster"}}
 EXTRAS = {"lab": "lab", "test": "lab,queue,serve,test,dev"}
 
 #: How long a stopped lab's kernels get to end with their server before whatever is left is killed.

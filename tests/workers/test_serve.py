@@ -20,6 +20,7 @@ from grader.paths import REPO_ROOT
 from grader.serve.records import add_person, holder_of, open_database, upgrade_database
 
 from .conftest import RedisServer, Worker
+from .postgres_server import PostgresServer
 from .serving import QUICK_DOCKERFILE, Server, issue_token
 
 EXERCISE = "fastapi"
@@ -119,3 +120,33 @@ def test_a_submission_is_graded_by_a_worker_and_reaches_the_room(
     assert cell["state"] == "graded" and cell["max_score"] > 0 and cell["size_bytes"] > 100_000_000
     assert {"id": "healthcheck", "learners": 1} in room["failing_checks"]
     assert room["sizes"][EXERCISE]["count"] == 1 and room["sizes"][EXERCISE]["article_after_bytes"] > 0
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_results_can_live_in_postgresql_by_url(tmp_path: Path, postgres: PostgresServer,
+                                                   redis_server: RedisServer,
+                                                   docker_client: docker.DockerClient) -> None:
+    live = Server(redis_server.url, postgres.url, tmp_path / "serve.log")
+    try:
+        ada, teacher = issue_token(postgres.url, "ada"), issue_token(postgres.url, "teacher", instructor=True)
+        with live.client(ada) as as_ada:
+            posted = as_ada.post("/api/submissions",
+                                 json={"exercise": EXERCISE, "files": {"Dockerfile": QUICK_DOCKERFILE}})
+            assert posted.status_code == 202, posted.text + live.output()
+        with live.client(teacher) as as_teacher:
+            assert as_teacher.get("/api/room").json()["cells"]["ada"][EXERCISE]["state"] == "queued"
+    finally:
+        live.stop()
+    sessions = open_database(postgres.url)
+    tables = set(inspect(sessions.kw["bind"]).get_table_names())
+    assert {"people", "submissions", "alembic_version"} <= tables
+    assert holder_of(sessions, ada) is not None
