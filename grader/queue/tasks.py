@@ -80,6 +80,7 @@ class WorkerContext:
     api: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
     baselines: set[str] = field(default_factory=set)
+    prints: dict[str, dict[str, str]] = field(default_factory=dict)  # its copy's parts; the heartbeat shows them
 
 
 _CONTEXT: list[WorkerContext] = []
@@ -142,6 +143,7 @@ def _check_fingerprint(task: Task, context: WorkerContext, job: QueuedJob, confi
                "Run every worker and the submitter on the same commit with the same base images "
                "(`git pull`, `workshop bases`); a matching worker takes the job meanwhile.")
     context.store.publish(job.run, Event(job.job_id, "refused", context.name, message))
+    context.prints[job.exercise] = mine  # the heartbeat now shows the copy it really has
     old = queue_name(job.exercise, copy_fingerprint(job.parts))
     new = queue_name(job.exercise, copy_fingerprint(mine))
     destination = [task.request.hostname] if task.request.hostname else None

@@ -39,7 +39,10 @@ class WorkerPlan:
 
     def __init__(self, name: str, concurrency: int, engine: str, prints: dict[str, dict[str, str]]) -> None:
         self.name, self.concurrency, self.engine, self.prints = name, concurrency, engine, prints
-        self.queues = [queue_name(exercise, copy_fingerprint(parts)) for exercise, parts in prints.items()]
+
+    @property
+    def queues(self) -> list[str]:
+        return [queue_name(exercise, copy_fingerprint(parts)) for exercise, parts in self.prints.items()]
 
     def heartbeat(self) -> dict[str, Any]:
         return {"name": self.name, "engine": self.engine, "concurrency": self.concurrency, "queues": self.queues,
@@ -95,7 +98,7 @@ def run_worker(url: str, *, name: str | None = None, concurrency: int | None = N
     api = connect_engine()
     plan = plan_worker(api, name=name, concurrency=concurrency, exercises=exercises)
     store = Store(url)
-    set_context(WorkerContext(plan.name, store, api))
+    set_context(WorkerContext(plan.name, store, api, prints=plan.prints))
     sweep(api, plan.name)
     store.heartbeat(plan.name, plan.heartbeat())
     stop = threading.Event()
