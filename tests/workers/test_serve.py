@@ -150,3 +150,25 @@ def test_the_results_can_live_in_postgresql_by_url(tmp_path: Path, postgres: Pos
     tables = set(inspect(sessions.kw["bind"]).get_table_names())
     assert {"people", "submissions", "alembic_version"} <= tables
     assert holder_of(sessions, ada) is not None
+
+
+def test_the_notebooks_grade_panel_submits_to_the_room(tmp_path: Path, server: Server,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.notebook.panel import GradePanel
+
+    token = issue_token(_database(server), "ada")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(QUICK_DOCKERFILE)
+    (tmp_path / ".dockerignore").write_text("tests\n")
+    assert "No live view" in GradePanel(EXERCISE, dockerfile).submit()
+    monkeypatch.setenv("WORKSHOP_SERVE_URL", server.url)
+    monkeypatch.setenv("WORKSHOP_TOKEN", token)
+    panel = GradePanel(EXERCISE, dockerfile)
+    said = panel.submit()
+    assert said.startswith("Submitted: queued") and said.endswith(f"{server.url}/me"), said
+    with server.client(token) as client:
+        rows = client.get("/api/submissions").json()["submissions"]
+        assert [row["exercise"] for row in rows] == [EXERCISE]
+        assert client.get(f"/api/submissions/{rows[0]['id']}").json()["state"] == "queued"
+    monkeypatch.setenv("WORKSHOP_TOKEN", "not-a-token")
+    assert "401" in GradePanel(EXERCISE, dockerfile).submit()
