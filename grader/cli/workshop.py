@@ -17,8 +17,9 @@ __all__ = [
     "main",
 ]
 
-#: Modules that add their own subcommands with `register(subparsers)`: grading, the course and classroom, the queue.
-COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course", "grader.cli.queue")
+#: Modules that add their own subcommands with `register(subparsers)`: grading, the course and classroom, the queue,
+#: the live view.
+COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course", "grader.cli.queue", "grader.cli.serve")
 
 
 def _cmd_engine_start(args: argparse.Namespace) -> int:
