@@ -2,9 +2,10 @@
 one file read out of an image (even one without a shell), a container left to turn unhealthy, and the label
 "measured on" that every number of the lesson carries.
 
-Like grader.notebook.image_api, this module talks to the engine and hands frozen data back; lesson 10's
-experiments (grader.notebook.supply_chain) call it. Every image carries PROJECT_LABEL=lesson and every container
-it starts is removed.
+It talks to the engine through the `docker` CLI only, the commands the lesson has the learner type (and the
+CLI honours DOCKER_HOST and contexts as the learner's own shell does); the docker SDK stays behind
+grader.notebook.image_api. Lesson 10's experiments (grader.notebook.supply_chain) call it and get frozen data
+back. Every image carries PROJECT_LABEL=lesson and every container it makes is removed.
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import docker
-
-from grader.engine.daemon import HOW_TO_GET_AN_ENGINE, EngineUnavailable, connect
-from grader.notebook.image_api import LESSON_LABELS, lesson_tag
+from grader.notebook.image_api import lesson_tag
 from grader.paths import PROJECT_LABEL
 
 __all__ = [
@@ -44,6 +42,23 @@ __all__ = [
 _STEP = re.compile(r"^#\d+ \[(?:[\w.-]+ )?\d+/\d+\] (.*)$")
 
 
+_LABEL = f"{PROJECT_LABEL}=lesson"
+#: What to do when no engine answers (the doctor's first line says the same).
+NO_ENGINE_ADVICE = """\
+No Docker engine answers. Pick one:
+  - Docker Desktop (macOS, Windows, Linux): install it and start it;
+  - Docker Engine on Debian/Ubuntu: `sudo apt-get install -y docker.io && sudo systemctl start docker`,
+    or `sudo workshop engine start`."""
+
+
+def _docker(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+    """One `docker` CLI command; never raises for a failed command (see returncode)."""
+    try:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(["docker", *args], 1, "", str(exc))
+
+
 class LessonStopped(Exception):  # noqa: N818 - the lesson stops on purpose; not an error of the code
     """Stops a lesson's "Run All" with a message only: IPython calls `_render_traceback_` instead of printing a
     traceback, and Jupyter stops "Run All" at the cell that raised."""
@@ -52,37 +67,32 @@ class LessonStopped(Exception):  # noqa: N818 - the lesson stops on purpose; not
         return str(self).splitlines()
 
 
+def engine_version() -> str | None:
+    """The engine's version, or None when no engine answers."""
+    done = _docker("version", "--format", "{{.Server.Version}}", timeout_s=30)
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
 def require_engine() -> str:
     """The engine's version when one answers; otherwise raise LessonStopped with the doctor's advice."""
-    try:
-        client = connect(timeout=10)
-    except EngineUnavailable:
+    version = engine_version()
+    if version is None:
         raise LessonStopped("This lesson stops here: it builds and runs images, and no Docker engine answers.\n"
-                            f"{HOW_TO_GET_AN_ENGINE}\nThen run `workshop doctor`, and run the lesson again "
-                            "(Run → Run All Cells).") from None
-    try:
-        return f"Docker engine {client.version().get('Version', '?')} answers: the lesson can build."
-    finally:
-        client.close()
+                            f"{NO_ENGINE_ADVICE}\nThen run `workshop doctor`, and run the lesson again "
+                            "(Run → Run All Cells).")
+    return f"Docker engine {version} answers: the lesson can build."
 
 
 def buildkit_version() -> str:
     """BuildKit's version as `docker buildx ls` reports it for the current builder ("?" when unknown)."""
-    try:
-        out = subprocess.run(["docker", "buildx", "ls"], capture_output=True, text=True, timeout=60, check=False).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return "?"
+    out = _docker("buildx", "ls", timeout_s=60).stdout
     found = re.search(r"\bv\d+\.\d+[\w.+-]*", out)
     return found.group(0) if found else "?"
 
 
 def measured_on() -> str:
     """Where the lesson's numbers were measured: engine, builder, cores and date (UTC)."""
-    client = connect(timeout=30)
-    try:
-        engine = str(client.version().get("Version", "?"))
-    finally:
-        client.close()
+    engine = engine_version() or "?"
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
     return f"Docker Engine {engine}, BuildKit {buildkit_version()} (buildx), {os.cpu_count()} cores, {today}"
 
@@ -123,7 +133,7 @@ def buildx_build(name: str, dockerfile: Path, context: Path, extra: Sequence[str
                  timeout_s: float = 1800) -> BuildxRun:
     """`docker buildx build` of a Dockerfile, tagged lesson:<name> with the lesson label, plain progress."""
     command = ("docker", "buildx", "build", "--progress=plain", "-f", str(dockerfile), "-t", lesson_tag(name),
-               "--label", f"{PROJECT_LABEL}=lesson", *extra, str(context))
+               "--label", _LABEL, *extra, str(context))
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
@@ -146,14 +156,13 @@ def _contains(stream: IO[bytes], needle: bytes) -> bool:
 
 
 def layers_holding(image: str, needle: str) -> tuple[int, int]:
-    """(layers whose bytes contain `needle`, layers in all) in `docker save` of the image: the export anyone
-    with the image can make."""
-    client = connect()
-    try:
-        found: set[str] = set()
-        manifest: list[dict[str, list[str]]] = []
-        chunks = client.api.get_image(image)
-        with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|") as archive:
+    """(layers whose bytes contain `needle`, layers in all) in `docker save IMAGE`: the export anyone with the
+    image can make. The archive is streamed, one layer at a time."""
+    found: set[str] = set()
+    manifest: list[dict[str, list[str]]] = []
+    with subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as save:
+        assert save.stdout is not None
+        with tarfile.open(fileobj=save.stdout, mode="r|") as archive:
             for member in archive:
                 handle = archive.extractfile(member) if member.isfile() else None
                 if handle is None:
@@ -162,53 +171,28 @@ def layers_holding(image: str, needle: str) -> tuple[int, int]:
                     found.add(member.name)
                 elif member.name == "manifest.json":
                     manifest = json.loads(handle.read())
-    finally:
-        client.close()
     layers = manifest[0]["Layers"] if manifest else []
     return sum(layer in found for layer in layers), len(layers)
 
 
-class _ChunkReader(io.RawIOBase):
-    """A readable stream over the engine's chunks, for tarfile's streaming mode."""
-
-    def __init__(self, chunks: object) -> None:
-        self._chunks = iter(chunks)  # type: ignore[call-overload]
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size], self._buffer = self._buffer[:size], self._buffer[size:]
-        return size
-
-
 def read_image_file(image: str, path: str) -> bytes | None:
-    """One file of an image, read from a created (never started) container: works on an image with no shell.
-    None when the image has no such file."""
-    client = connect()
-    container = None
+    """One file of an image, read from a created (never started) container with `docker cp`: works on an image
+    with no shell. None when the image has no such file."""
+    created = _docker("create", "--label", _LABEL, "--network", "none", image, "/nonexistent")
+    if created.returncode != 0:
+        return None
+    container = created.stdout.strip()
     try:
-        container = client.containers.create(image, command=["/nonexistent"], labels=dict(LESSON_LABELS),
-                                             network_disabled=True)
-        try:
-            chunks, _stat = container.get_archive(path)
-        except docker.errors.NotFound:
+        copied = subprocess.run(["docker", "cp", f"{container}:{path}", "-"], capture_output=True, timeout=120,
+                                check=False)
+        if copied.returncode != 0:
             return None
-        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+        with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as archive:
             member = archive.next()
             handle = archive.extractfile(member) if member is not None else None
             return handle.read() if handle is not None else None
     finally:
-        if container is not None:
-            container.remove(force=True)
-        client.close()
+        _docker("rm", "-f", container)
 
 
 @dataclass(frozen=True)
@@ -223,31 +207,34 @@ class HealthRun:
     restart_policy: str
 
 
-def _policy(name: str) -> Any:
-    return {"Name": name}
+def _state(container: str) -> dict[str, Any]:
+    done = _docker("inspect", "--format", "{{json .State}}|{{.RestartCount}}", container)
+    if done.returncode != 0:
+        return {}
+    state, _, restarts = done.stdout.strip().rpartition("|")
+    found: dict[str, Any] = json.loads(state)
+    found["RestartCount"] = int(restarts or 0)
+    return found
 
 
 def watch_health(image: str, *, restart: str = "always", timeout_s: float = 60) -> HealthRun:
-    """Start the image with a restart policy, wait until its health is "unhealthy", then report and remove it."""
-    client = connect()
-    container = client.containers.create(image, labels=dict(LESSON_LABELS), network_disabled=True,
-                                         restart_policy=_policy(restart))
+    """`docker run -d --restart=<restart>` the image, wait until its health is "unhealthy", then report what
+    Docker did about it and remove the container."""
+    started_run = _docker("run", "-d", "--label", _LABEL, "--network", "none", f"--restart={restart}", image)
+    container = started_run.stdout.strip()
+    if started_run.returncode != 0 or not container:
+        raise RuntimeError(f"docker run {image} failed: {started_run.stderr.strip()[:300]}")
     try:
-        container.start()
         started = time.monotonic()
-        while True:
-            container.reload()
-            health = container.attrs["State"].get("Health") or {}
-            if health.get("Status") == "unhealthy" or time.monotonic() - started > timeout_s:
+        while (_state(container).get("Health") or {}).get("Status") != "unhealthy":
+            if time.monotonic() - started > timeout_s:
                 break
             time.sleep(0.5)
         seconds = round(time.monotonic() - started, 1)
         time.sleep(3)  # a restart, if Docker made one, would show by now
-        container.reload()
-        state = container.attrs["State"]
-        return HealthRun(str((state.get("Health") or {}).get("Status")), str(state.get("Status")),
-                         int(container.attrs.get("RestartCount", 0)),
-                         int((state.get("Health") or {}).get("FailingStreak", 0)), seconds, restart)
+        state = _state(container)
+        health = state.get("Health") or {}
+        return HealthRun(str(health.get("Status")), str(state.get("Status")), int(state.get("RestartCount", 0)),
+                         int(health.get("FailingStreak", 0)), seconds, restart)
     finally:
-        container.remove(force=True)
-        client.close()
+        _docker("rm", "-f", container)

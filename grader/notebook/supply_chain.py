@@ -21,7 +21,7 @@ from grader.model import ImageFacts
 from grader.notebook.asking import Question
 from grader.notebook.buildkit_runs import BuildxRun, buildx_build, layers_holding, read_image_file
 from grader.notebook.common import LESSON_STATE
-from grader.notebook.image_api import build_app_image, build_image, image_facts, lesson_tag
+from grader.notebook.image_api import build_image, image_facts, lesson_tag
 from grader.paths import APPS_DIR, LESSONS_DIR, SOLUTIONS_DIR
 
 __all__ = [
@@ -216,24 +216,30 @@ class SbomSummary:
         return sum(self.counts.values())
 
 
-def fastapi_images() -> dict[str, str]:
-    """The naive (starting), reference and stretch fastapi images, built with the classic builder (the same
-    cache the grade panels use); label -> tag."""
-    def read(path: Path) -> str | None:
-        return path.read_text() if path.is_file() else None
+_SBOM_SOURCES = {
+    "naive": (None, None),
+    "reference": (SOLUTIONS_DIR / "fastapi" / "Dockerfile", SOLUTIONS_DIR / "fastapi" / ".dockerignore"),
+    "stretch": (SOLUTIONS_DIR / "stretch" / "fastapi" / "Dockerfile",
+                SOLUTIONS_DIR / "stretch" / "fastapi" / ".dockerignore"),
+}
 
-    sources: dict[str, tuple[str | Path, Path | None]] = {
-               "naive (starting Dockerfile)": (starting_dockerfile("fastapi"), None),
-               "reference": (SOLUTIONS_DIR / "fastapi" / "Dockerfile", SOLUTIONS_DIR / "fastapi" / ".dockerignore"),
-               "stretch (scratch)": (SOLUTIONS_DIR / "stretch" / "fastapi" / "Dockerfile",
-                                     SOLUTIONS_DIR / "stretch" / "fastapi" / ".dockerignore")}
-    tags = {}
-    for index, (label, (dockerfile, ignore)) in enumerate(sources.items()):
-        text = dockerfile if isinstance(dockerfile, str) else read(dockerfile)
-        if text is not None:
-            image = build_app_image(f"10-sbom-{index}", text, APPS_DIR / "fastapi", read(ignore) if ignore else None)
-            tags[label] = image.tag
-    return tags
+
+def fastapi_images() -> dict[str, BuildxRun]:
+    """The naive (starting), reference and stretch fastapi images, built with BuildKit; label -> the build.
+
+    Each Dockerfile is copied under the lessons' state folder with its ignore file beside it as
+    `Dockerfile.dockerignore`, the name BuildKit reads there (the context is apps/fastapi)."""
+    builds = {}
+    for label, (dockerfile, ignore) in _SBOM_SOURCES.items():
+        if dockerfile is not None and not dockerfile.is_file():
+            continue
+        folder = LESSON_STATE / f"10-sbom-{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "Dockerfile").write_text(dockerfile.read_text() if dockerfile else starting_dockerfile("fastapi"))
+        ignore_copy = folder / "Dockerfile.dockerignore"
+        ignore_copy.write_text(ignore.read_text() if ignore is not None and ignore.is_file() else "")
+        builds[label] = buildx_build(f"10-sbom-{label}", folder / "Dockerfile", APPS_DIR / "fastapi")
+    return builds
 
 
 def sbom_summary(label: str, image: str) -> SbomSummary:
