@@ -107,6 +107,7 @@ class BuildxRun:
     steps_run: tuple[str, ...]
     steps_cached: tuple[str, ...]
     log_tail: tuple[str, ...]
+    failed_step: str = ""  # the step BuildKit reported the error on ("" when it built)
 
     @property
     def error(self) -> str:
@@ -129,6 +130,18 @@ def _steps(log: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return ran, tuple(names[number] for number in names if number in cached)
 
 
+def _failed_step(log: str) -> str:
+    """The step a plain-progress log reports an ERROR on, its image names shortened to what the Dockerfile says."""
+    headers: dict[str, str] = {}
+    for line in log.splitlines():
+        number, _, rest = line.partition(" ")
+        if rest.startswith("[") and number not in headers:
+            headers[number] = rest.split("] ", 1)[-1]
+        elif rest.startswith("ERROR") and number in headers:
+            return re.sub(r"\b[\w-]+(?:\.[\w-]+)+/library/", "", headers[number])
+    return ""
+
+
 def buildx_build(name: str, dockerfile: Path, context: Path, extra: Sequence[str] = (), *,
                  timeout_s: float = 1800) -> BuildxRun:
     """`docker buildx build` of a Dockerfile, tagged lesson:<name> with the lesson label, plain progress."""
@@ -142,7 +155,7 @@ def buildx_build(name: str, dockerfile: Path, context: Path, extra: Sequence[str
         log, ok = f"ERROR: the build took longer than {timeout_s:.0f} s", False
     ran, cached = _steps(log)
     return BuildxRun(command, ok, round(time.monotonic() - started, 1), ran, cached,
-                     tuple(log.strip().splitlines()[-12:]))
+                     tuple(log.strip().splitlines()[-12:]), "" if ok else _failed_step(log))
 
 
 def _contains(stream: IO[bytes], needle: bytes) -> bool:

@@ -29,6 +29,7 @@ __all__ = [
     "DOCKERFILES",
     "FAKE_TOKEN",
     "MountExperiment",
+    "NpmCacheExperiment",
     "QUIZ",
     "SbomSummary",
     "SecretExperiment",
@@ -37,8 +38,10 @@ __all__ = [
     "dpkg_components",
     "fastapi_images",
     "healthcheck_image",
+    "lesson_npmrc",
     "mount_experiment",
     "native_extensions",
+    "npm_cache_experiment",
     "platform_attempt",
     "sbom_components",
     "sbom_summary",
@@ -119,6 +122,30 @@ def mount_experiment() -> MountExperiment:
         bool(mount_facts and "tmp/requirements.txt" in mount_facts.merged))
 
 
+@dataclass(frozen=True)
+class NpmCacheExperiment:
+    """node-api's `npm ci` with npm's cache left in the layer, and with a cache mount."""
+
+    in_layer: BuildxRun
+    mounted: BuildxRun
+    cache_in_layer_bytes: int
+    cache_mounted_bytes: int
+    node_modules_bytes: int
+
+
+def npm_cache_experiment() -> NpmCacheExperiment:
+    """Build both node-api variants and measure /root/.npm (and node_modules, for scale) in each image."""
+    app = APPS_DIR / "node-api"
+    in_layer = buildx_build("10-npm-cache-in-layer", DOCKERFILES / "node-api.npm-cache-in-layer.Dockerfile", app)
+    mounted = buildx_build("10-npm-cache-mount", DOCKERFILES / "node-api.npm-cache-mount.Dockerfile", app)
+    layer_facts = image_facts(lesson_tag("10-npm-cache-in-layer")) if in_layer.ok else None
+    mount_facts = image_facts(lesson_tag("10-npm-cache-mount")) if mounted.ok else None
+    return NpmCacheExperiment(in_layer, mounted,
+                              bytes_under(layer_facts, "/root/.npm") if layer_facts else 0,
+                              bytes_under(mount_facts, "/root/.npm") if mount_facts else 0,
+                              bytes_under(mount_facts, "/app/node_modules") if mount_facts else 0)
+
+
 def test_stage_builds() -> tuple[BuildxRun, BuildxRun]:
     """(`--target test`, the default target) of fastapi.mounts.Dockerfile."""
     app, dockerfile = APPS_DIR / "fastapi", DOCKERFILES / "fastapi.mounts.Dockerfile"
@@ -155,7 +182,7 @@ def dpkg_components(status: str) -> list[Component]:
     return found
 
 
-_DIST_INFO = re.compile(r"(?:^|/)site-packages/([A-Za-z0-9_.]+)-([^/-]+)\.dist-info/METADATA$")
+_DIST_INFO = re.compile(r"(?:^|/)(?:site|dist)-packages/([A-Za-z0-9_.]+)-([^/-]+)\.dist-info/METADATA$")
 _NODE_MODULE = re.compile(r"(?:^|/)node_modules/((?:@[^/]+/)?[^/@.][^/]*)/package\.json$")
 
 
@@ -174,16 +201,20 @@ def sbom_components(facts: ImageFacts, dpkg_status: str | None) -> list[Componen
     return found
 
 
+_PACKAGE_FOLDERS = ("site-packages/", "dist-packages/", "node_modules/", "lib-dynload/")
+
+
 def shared_libraries(facts: ImageFacts) -> list[str]:
-    """ELF shared libraries by name (`*.so`, `*.so.N`) outside any language's package folder."""
-    return sorted(path for path in facts.merged if re.search(r"\.so(\.\d+)*$", path)
-                  and "site-packages/" not in path and "node_modules/" not in path)
+    """ELF shared libraries by name (`lib*.so`, `lib*.so.N`): the C libraries that a distribution's packages bring,
+    not the extension modules of Python's standard library or of an app's packages."""
+    return sorted(path for path in facts.merged if re.search(r"(?:^|/)lib[^/]*\.so(\.\d+)*$", path)
+                  and not any(part in path for part in _PACKAGE_FOLDERS))
 
 
 def native_extensions(facts: ImageFacts) -> list[str]:
     """Compiled addons that came with the app's packages (Python extensions, Node .node files)."""
-    return sorted(path for path in facts.merged if ("site-packages/" in path and path.endswith(".so"))
-                  or path.endswith(".node"))
+    return sorted(path for path in facts.merged if (("site-packages/" in path or "dist-packages/" in path)
+                                                    and path.endswith(".so")) or path.endswith(".node"))
 
 
 def cyclonedx(components: Iterable[Component], image: str, serial: str | None = None) -> dict[str, Any]:
@@ -284,7 +315,7 @@ QUIZ: tuple[Question, ...] = (
                  "It kept running in the lesson.")),
     Question("Why does the SBOM of the stretch (scratch) image list no Debian packages?",
              ("It ships none", "It has no dpkg status file", "Scanners cannot read scratch images"),
-             1, ("It ships Python and 30-odd Debian libraries, copied by hand.",
+             1, ("It ships Python and 35 Debian libraries, copied by hand.",
                  "Right: SBOM tools read package metadata; distroless keeps it in /var/lib/dpkg/status.d/.",
                  "They read it like any image; there is just no metadata to find.")),
 )
