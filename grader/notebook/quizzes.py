@@ -6,6 +6,7 @@ Data only (grader.notebook.asking draws and checks them); a lesson's last cell i
 from __future__ import annotations
 
 from grader.notebook.asking import Question
+from grader.notebook.supply_chain import QUIZ as LESSON_10_QUIZ
 
 __all__ = [
     "LESSONS",
@@ -154,4 +155,5 @@ LESSONS: dict[str, tuple[Question, ...]] = {
                      "The Dockerfile's size says nothing about the image.",
                      "Build time and size are different things (lesson 06).")),
     ),
+    "10": LESSON_10_QUIZ,
 }

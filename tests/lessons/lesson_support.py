@@ -25,6 +25,7 @@ EXPECTED_NOTEBOOKS = (
     "07-when-not-to-use-multi-stage.ipynb",
     "08-beyond-the-article.ipynb",
     "09-quick-wins-and-bottom-line.ipynb",
+    "10-buildkit-and-the-supply-chain.ipynb",
 )
 
 

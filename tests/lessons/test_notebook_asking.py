@@ -50,7 +50,7 @@ def test_a_quiz_checks_each_answer_at_once_with_its_explanation() -> None:
 
 
 def test_every_lesson_quiz_has_an_explanation_per_option() -> None:
-    assert sorted(quizzes.LESSONS) == [f"{n:02d}" for n in range(10)]
+    assert sorted(quizzes.LESSONS) == [f"{n:02d}" for n in range(11)]
     for questions in quizzes.LESSONS.values():
         Quiz(questions)  # raises on a missing explanation or a bad index
         assert len(questions) >= 2
