@@ -82,6 +82,7 @@ class GradeConfig:
     baseline_dockerfile: Path | None = None  # default: the exercise's starting Dockerfile (from git)
     class_mode: bool = False  # grade-class, autograde, CI: bases limited to grading.toml's allow list
     rerun: bool = False  # run the container again instead of reusing a remembered run (--fresh)
+    contract: AppContract | None = None  # default: <app_dir>/probe.toml (grade --context builds one from flags)
 
 
 def graded_tag(exercise: str) -> str:
@@ -369,7 +370,7 @@ def grade(
         image_id, final_base = build.image_id, inputs.info.final_base
         facts = _timed(timings, "inspect", lambda: inspect_image(api, image_id, base_image=final_base))
         limits = RunLimits.from_settings(inputs.settings)
-        contract = load_contract(config.app_dir or APPS_DIR / exercise)
+        contract = config.contract or load_contract(config.app_dir or APPS_DIR / exercise)
         run = _timed(timings, "run", lambda: _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun,
                                                            inputs=digest, contract=contract))
         baseline = _timed(timings, "baseline", lambda: _baseline(api, exercise, builder, config, progress))

@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 #: Modules that add their own subcommands with `register(subparsers)`: grading, the course and the classroom.
-COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course")
+COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course", "grader.cli.watch")
 
 
 def _cmd_engine_start(args: argparse.Namespace) -> int:

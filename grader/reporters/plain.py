@@ -94,6 +94,8 @@ def comparison_rows(report: Report) -> list[tuple[str, str, str]]:
     comparison = report.comparison
     if comparison is None:
         return []
+    if report.project is not None:
+        return _project_rows(report)
     article = comparison.article
     reduction_article = 100 * (article.before_bytes - article.after_bytes) / article.before_bytes
     rows = [
@@ -114,4 +116,18 @@ def comparison_rows(report: Report) -> list[tuple[str, str, str]]:
                      human_seconds(article.pull_after_s) if article.pull_after_s else "",
                      f"{human_bytes(comparison.compressed_bytes_estimate)} compressed, "
                      f"~{human_seconds(comparison.pull_seconds_estimate or 0)}"))
+    return rows
+
+
+def _project_rows(report: Report) -> list[tuple[str, str, str]]:
+    """A learner's own project: (what, before, after) from their baseline, in place of the article's numbers."""
+    assert report.comparison is not None and report.project is not None
+    c = report.comparison
+    rows = [("image", human_bytes(c.naive_bytes) if c.naive_bytes else "not built",
+             human_bytes(c.current_bytes) if c.current_bytes else ""),
+            ("reduction", "", f"{c.reduction_percent:.0f}%" if c.reduction_percent is not None else ""),
+            ("before is", report.project.baseline_source, "")]
+    if report.baseline is not None:
+        rows.append(("build", human_seconds(report.baseline.build_seconds),
+                     human_seconds(c.warm_build_s or c.cold_build_s or 0)))
     return rows

@@ -67,10 +67,11 @@ def _print_comparison(report: Report, console: Console) -> None:
     rows = comparison_rows(report)
     if not rows:
         return
-    table = Table(title="Beside the article", title_justify="left")
+    project = report.project is not None
+    table = Table(title="Your project: before and after" if project else "Beside the article", title_justify="left")
     table.add_column("")
-    table.add_column("article", justify="right")
-    table.add_column("you", justify="right")
+    table.add_column("before" if project else "article", justify="right")
+    table.add_column("after" if project else "you", justify="right")
     for row in rows:
         table.add_row(*row)
     console.print(table)
