@@ -21,7 +21,7 @@ from docker.utils import parse_repository_tag
 
 from grader.app_contract import AppContract, load_contract
 from grader.apps import read_app_facts
-from grader.cache_keys import grader_version, inputs_digest, run_key, settings_digest
+from grader.cache_keys import RUN_CONTEXT, grader_version, inputs_digest, run_key, run_relevant_text, settings_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.engine.baseline import cached_baseline, context_fingerprint, ensure_baseline
@@ -271,8 +271,8 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
     base_ids = check_not_grader_made(inputs.info, labels_of, allowed)  # pulled ones too: labels are not trusted
     builder = choose_builder(api, config.backend)
     context = assemble_context(config.app_dir or APPS_DIR / exercise, inputs.text, inputs.ignore_text)
-    digest = inputs_digest(dockerfile=inputs.text, dockerignore=inputs.ignore_text, context_sha256=context.sha256,
-                           settings=inputs.settings, base_ids=base_ids)
+    digest = inputs_digest(dockerfile=run_relevant_text(inputs.info), dockerignore=inputs.ignore_text,
+                           context_sha256=RUN_CONTEXT, settings=inputs.settings, base_ids=base_ids)
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, inputs.info, config.tag or graded_tag(exercise), labels,
                                        nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +122,7 @@ def watch_loop(grade_once: Callable[[], Report], paths: Sequence[Path], *, inter
             print("\n".join(_summary(last, report, time.time() - saved)), file=out, flush=True)
             last, grades = report, grades + 1
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while closing is not a traceback
         print("\nStopped watching.", file=out, flush=True)
     return EXIT_OK
 
