@@ -28,6 +28,7 @@ from grader.paths import STATE_DIR
 from grader.settings import ExerciseSettings, settings_from_mapping
 
 __all__ = [
+    "CONTRACT_PLACES",
     "PROJECTS_DIR",
     "SETTINGS_FILES",
     "ProjectOptions",

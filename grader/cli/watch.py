@@ -10,12 +10,10 @@ changed. Ctrl-C stops it cleanly (exit 0).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -23,14 +21,11 @@ from grader.api import GradeConfig, grade
 from grader.cli.grade import add_project_arguments, project_options
 from grader.model import EXIT_CANNOT, EXIT_OK, Report
 from grader.paths import EXERCISES, EXERCISES_DIR
-from grader.project import SETTINGS_FILES, grade_project
+from grader.project import grade_project
 from grader.units import human_bytes
+from grader.watching import changes, snapshot, watched_files
 
-__all__ = ["Change", "changes", "cmd_watch", "register", "snapshot", "watch_loop", "watched_files"]
-
-#: One file's state: (path, size, sha256 of its content), or (path, -1, "") while it is missing.
-FileState = tuple[str, int, str]
-
+__all__ = ["cmd_watch", "register", "watch_loop"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("watch", help="Regrade on every save of the Dockerfile or ignore file; show changes.")
@@ -42,49 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--interval", type=float, default=0.2, metavar="SECONDS", help="How often to look (default 0.2).")
     add_project_arguments(p)
     p.set_defaults(func=cmd_watch)
-
-
-def watched_files(dockerfile: Path, dockerignore: Path | None, context: Path | None) -> tuple[Path, ...]:
-    """The Dockerfile, every ignore file the grader could read, and a project's probe.toml and workshop.toml."""
-    paths = [dockerfile, dockerfile.parent / f"{dockerfile.name}.dockerignore", dockerfile.parent / ".dockerignore"]
-    if dockerignore is not None:
-        paths.append(dockerignore)
-    if context is not None:
-        paths += [context / ".dockerignore", context / "probe.toml", *(context / name for name in SETTINGS_FILES)]
-    return tuple(dict.fromkeys(paths))
-
-
-def snapshot(paths: Sequence[Path]) -> tuple[FileState, ...]:
-    states = []
-    for path in paths:
-        try:
-            data = path.read_bytes() if path.is_file() else None
-        except OSError:
-            data = None
-        states.append((str(path), -1, "") if data is None else
-                      (str(path), len(data), hashlib.sha256(data).hexdigest()))
-    return tuple(states)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One check whose status or points moved between two grades."""
-
-    check_id: str
-    before: str
-    after: str
-
-
-def _verdict(status: str, points: float, max_points: float) -> str:
-    return f"{status} {points:g}/{max_points:g}"
-
-
-def changes(before: Report, after: Report) -> list[Change]:
-    """Checks whose status or points differ (new or gone checks too), in the new report's order."""
-    old = {c.id: _verdict(c.status.value, c.points, c.max_points) for c in before.checks}
-    new = {c.id: _verdict(c.status.value, c.points, c.max_points) for c in after.checks}
-    found = [Change(cid, old.get(cid, "absent"), verdict) for cid, verdict in new.items() if old.get(cid) != verdict]
-    return found + [Change(cid, verdict, "absent") for cid, verdict in old.items() if cid not in new]
 
 
 def _summary(before: Report, after: Report, seconds: float) -> list[str]:

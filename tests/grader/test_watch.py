@@ -18,9 +18,9 @@ import docker
 from images import remove_test_images
 
 from grader import project
-from grader.cli.watch import changes, snapshot, watched_files
 from grader.model import CheckResult, Report, Status
 from grader.project import project_name
+from grader.watching import changes, snapshot, watched_files
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "projects" / "express-rest-starter"
 WORKSHOP = Path(sys.executable).parent / "workshop"
@@ -100,3 +100,35 @@ def test_watch_regrades_on_save_and_shows_the_changed_check(docker_client: docke
             process.wait()
         remove_test_images(docker_client, "docker-diet-workshop/project-test-ctx-")
         shutil.rmtree(project.PROJECTS_DIR / project_name(copy), ignore_errors=True)
+
+
+def test_panel_watch_toggle_regrades_on_save_and_says_what_changed(tmp_path: Path) -> None:
+    """The JupyterLab panel's Watch toggle (grader/notebook/watch.py), with a grade function that reports the
+    Dockerfile's USER: saving the file regrades and the status line names the changed check."""
+    from grader.notebook.panel import GradePanel
+
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\nUSER app\n")
+
+    def fake_grade(exercise: str, path: Path, *_args: object, **_kwargs: object) -> Report:
+        root = "USER root" in Path(path).read_text()
+        return Report(exercise, (_result("non-root", Status.FAIL if root else Status.PASS, 0 if root else 10),))
+
+    panel = GradePanel("node-api", dockerfile, grade_function=fake_grade)
+    assert panel._w is not None, "ipywidgets is part of the lab extra"
+    panel.run()
+    panel.watch.value = True
+    try:
+        time.sleep(0.7)  # the watcher's first look
+        dockerfile.write_text("FROM scratch\nUSER root\n")
+        deadline = time.monotonic() + 10
+        while panel.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        assert panel.runs == 2 and "non-root: pass 10/10 -&gt; fail 0/10" in panel.status.value
+    finally:
+        panel.watch.value = False
+    runs = panel.runs
+    dockerfile.write_text("FROM scratch\nUSER app\n")
+    time.sleep(1.5)
+    assert panel.runs == runs, "turning Watch off stops the regrades"
