@@ -40,6 +40,8 @@ OS_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin"
 #:   docker.io: the engine; debootstrap + xz-utils: the base-image stand-ins; npm: Node for the node stand-ins;
 #:   gpgv + debian-archive-keyring: checking the buildx package's signed index; chromium: the browser tests;
 #:   busybox-static: the grader's own static tools, copied into its probe containers (never the graded one).
+#:   redis-server: the broker the queue tests (grade-class --queue, workshop worker) start on a free port;
+#:   postgresql: the live view's results "by URL" (`workshop serve --db postgresql://...`), started by its test.
 COMMON_PACKAGES = {
     "docker.io": "/usr/sbin/dockerd",
     "debootstrap": "/usr/sbin/debootstrap",
@@ -48,8 +50,9 @@ COMMON_PACKAGES = {
     "debian-archive-keyring": "/usr/share/keyrings/debian-archive-keyring.gpg",
     "busybox-static": "/bin/busybox",
 }
-MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium"}}
-EXTRAS = {"lab": "lab", "test": "lab,test,dev"}
+MODE_PACKAGES = {"lab": {}, "test": {"chromium": "/usr/bin/chromium", "redis-server": "/usr/bin/redis-server",
+                                      "postgresql": "/usr/bin/pg_ctlcluster"}}
+EXTRAS = {"lab": "lab", "test": "lab,queue,serve,test,dev"}
 
 #: How long a stopped lab's kernels get to end with their server before whatever is left is killed.
 LAB_STOP_GRACE_S = 15.0

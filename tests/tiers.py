@@ -16,12 +16,15 @@ ENGINE_MODULES = frozenset({
     "tests/lessons/test_lesson_browser.py",
     "tests/foundation/test_bootstrap.py",
 })
-#: Minutes-long flows: the nbgrader course, the class runner, every notebook on a fresh kernel.
+#: Minutes-long flows: the nbgrader course, the class runner, the queue's workers, every notebook on a fresh kernel.
 SLOW_MODULES = frozenset({
     "tests/course/test_nbgrader_flow.py",
     "tests/course/test_classroom.py",
     "tests/lessons/test_lesson_notebooks.py",
     "tests/lessons/test_lesson_browser.py",
+    "tests/workers/test_queue.py",
+    "tests/workers/test_queue_failures.py",
+    "tests/workers/test_serve_browser.py",
 })
 LINT_MODULES = frozenset({"tests/test_static.py"})
 NO_ENGINE_SOCKET = "unix:///nonexistent/docker-diet-workshop-fast-lane.sock"

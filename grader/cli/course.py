@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.api import GradeConfig
 from grader.model import EXIT_CANNOT, EXIT_INTERRUPTED, EXIT_OK
 from grader.paths import EXERCISES
+
+if TYPE_CHECKING:
+    from grader.queue.submit import QueueRun
 
 __all__ = [
     "cmd_classroom_results",
@@ -57,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help=f"Stop one build after this long (default: {_DEFAULTS.build_timeout_s:.0f}).")
     p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
                    help="Build back end (default: buildx when the plugin works, else classic).")
+    p.add_argument("--queue", metavar="redis://HOST:PORT/N",
+                   help="Grade on the `workshop worker`s of this Redis broker, not this engine (docs/queue.md).")
     p.set_defaults(func=cmd_grade_class)
 
     p = subparsers.add_parser("classroom-results",
@@ -105,12 +111,15 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
 
     config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
                          class_mode=True)
+    queue = _queue_run(args.queue) if args.queue else None
+    if isinstance(queue, int):
+        return queue
     try:
         result: ClassResult = grade_class(submissions, output, jobs=args.jobs, config=config,
                                           exercises=tuple(args.exercises or EXERCISES),
                                           fresh=args.fresh or args.no_cache,
                                           retry_errors=args.retry_errors, keep_images=args.keep_images,
-                                          progress=progress)
+                                          progress=progress, queue=queue)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CANNOT
@@ -131,6 +140,30 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
         print(f"Removed the run's leftovers: {len(result.pruned.images)} intermediate images and "
               f"{len(result.pruned.cache)} build-cache records, {result.pruned.bytes / 1e6:,.1f} MB.")
     return EXIT_OK
+
+
+def _queue_run(url: str) -> QueueRun | int:
+    """The queue to grade on, printing each job's state as workers report it; an exit code if it cannot be used."""
+    from grader.cli.queue import MISSING_EXTRA, check_queue_url
+
+    problem = check_queue_url(url)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_CANNOT
+    try:
+        from grader.queue.store import Event
+        from grader.queue.submit import QueueRun
+    except ImportError:
+        print(MISSING_EXTRA, file=sys.stderr)
+        return EXIT_CANNOT
+
+    def show(key: str, event: Event, place: int | None) -> None:
+        where = f" (#{place} in line)" if place else ""
+        by = f" on {event.worker}" if event.worker else ""
+        print(f"  {key}: {event.state}{where}{by}{': ' + event.message if event.message else ''}", file=sys.stderr,
+              flush=True)
+
+    return QueueRun(url, on_event=show)
 
 
 def cmd_classroom_results(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.api import (
     ENGINE_ERRORS,
@@ -56,6 +56,9 @@ from grader.reporters.json_report import to_dict
 from grader.reporters.notebook import render_html
 from grader.reporters.sanitize import html_escape
 from grader.submission_files import present, read_text
+
+if TYPE_CHECKING:
+    from grader.queue.submit import QueueRun
 
 __all__ = [
     "STATE_NAME",
@@ -229,13 +232,16 @@ def _due(job: Job, done: dict[str, dict[str, Any]], retry_errors: bool) -> bool:
 
 def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, config: GradeConfig | None = None,
                 exercises: Sequence[str] = EXERCISES, fresh: bool = False, retry_errors: bool = False,
-                keep_images: bool = False, progress: ProgressSink | None = None) -> ClassResult:
+                keep_images: bool = False, progress: ProgressSink | None = None,
+                queue: QueueRun | None = None) -> ClassResult:
     """Grade every submission not already graded (same files, app, settings, bases, grader) in `output`, `jobs`
     at a time, then write the CSV, JSON and per-student HTML for the whole class. `retry_errors` grades again the
     submissions that could not be graded (after fixing the machine: a missing base image, a full disk).
     `fresh` (and `config.no_cache`) forget the state and the remembered container runs. Raises NoEngine before
-    grading anything without an engine. Bases are limited to the exercise's allow list (class mode). Unless
-    `keep_images`, the run's images, build cache and intermediate images are removed at the end."""
+    grading anything without an engine. Bases are limited to the exercise's allow list (class mode). With `queue`,
+    the workers on its broker grade instead of a local pool (grader.queue.submit); the outputs are the same. Unless
+    `keep_images` (or with `queue`: the workers clean their own engines), the run's images, build cache and
+    intermediate images are removed at the end."""
     config = replace(config or GradeConfig(), class_mode=True)
     started = time.monotonic()
     skipped = tuple(find_skipped(submissions, exercises))  # raises NoSubmissions naming the folder
@@ -253,14 +259,21 @@ def grade_class(submissions: Path, output: Path, *, jobs: int | None = None, con
     if fresh or config.no_cache:
         clear_run_cache()
         config = replace(config, rerun=True)
-    mark = _mark(api)
-    prepare_baselines(api, (job.exercise for job in todo), config)
+    mark = _mark(api) if queue is None else None
+    if queue is None:
+        prepare_baselines(api, (job.exercise for job in todo), config)
     pruned = Leftovers()
     try:
-        graded, interrupted = _run_pool(todo, config, _Recorder(output), jobs, progress)
+        if queue is None:
+            graded, interrupted = _run_pool(todo, config, _Recorder(output), jobs, progress)
+        else:  # the workers on the broker grade (and clean up on their own engines): grader.queue.submit
+            from grader.queue.submit import grade_on_queue
+
+            graded, interrupted = grade_on_queue(queue, api, todo, config, _Recorder(output), progress, forget={
+                job.key for job in todo if fresh or (retry_errors and job.key in done)})
     finally:  # also on Ctrl-C: what finished is in the outputs, and nothing is left behind
         write_outputs(all_jobs, output, skipped)
-        if not keep_images:
+        if not keep_images and queue is None:
             remove_images(api, todo)
             pruned = _prune(api, mark, _commands(todo, config))
     return ClassResult(tuple(graded), len(all_jobs) - len(todo), len(all_jobs), time.monotonic() - started, output,

@@ -4,6 +4,7 @@ Report with grader.reporters.notebook."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -39,10 +40,18 @@ __all__ = [
     "grade_panel",
     "grade_quietly",
     "lesson_config",
+    "live_view",
 ]
 
 LOG_LINES = 400  # lines the collapsible log keeps
 GradeFunction = Callable[..., Report]
+
+
+def live_view() -> tuple[str, str] | None:
+    """The workshop's live view and this learner's token, when the instructor gave them (WORKSHOP_SERVE_URL and
+    WORKSHOP_TOKEN in the lab's environment): the panel then offers "Submit to the room"."""
+    url, token = os.environ.get("WORKSHOP_SERVE_URL"), os.environ.get("WORKSHOP_TOKEN")
+    return (url, token) if url and token else None
 
 
 def lesson_config(exercise: str, dockerfile: str | Path | None = None, *, config: GradeConfig | None = None,
@@ -104,8 +113,13 @@ class GradePanel:
         self.button.on_click(lambda _button: self.run())
         self.watch = w.ToggleButton(description="Watch", icon="eye", tooltip="Grade again on every save")
         self.watch.observe(self._toggle_watch, names="value")
-        self.widget = w.VBox([w.HTML(value=f"<b>{escape(self.title)}</b>"), w.HBox([self.button, self.watch,
-                              self.bar, self.status]), self.log_box, self.chart, self.checks],
+        buttons = [self.button, self.watch]
+        if live_view() is not None:
+            self.submit_button = w.Button(description="Submit to the room", icon="upload")
+            self.submit_button.on_click(lambda _button: self.submit())
+            buttons.append(self.submit_button)
+        self.widget = w.VBox([w.HTML(value=f"<b>{escape(self.title)}</b>"), w.HBox([*buttons, self.bar,
+                              self.status]), self.log_box, self.chart, self.checks],
                              layout=w.Layout(border="1px solid #d0d7de", padding="6px"))
         with_fallback(self.widget, lambda: f"<b>{escape(self.title)}</b>" + self.chart.value + self.checks.value)
 
@@ -151,6 +165,26 @@ class GradePanel:
                                               else f"{report.score:g}/{report.max_score:g} points in {took}")
         self._redraw(summary)
         return report
+
+    def submit(self) -> str:
+        """Send this Dockerfile (and its ignore file) to the workshop's live view; the room grades it there."""
+        from grader.serve.client import SubmitError, learner_files, submit_files
+
+        target = live_view()
+        if target is None:
+            said = "No live view: the instructor gives WORKSHOP_SERVE_URL and WORKSHOP_TOKEN."
+        else:
+            try:
+                path = Path(self.dockerfile) if self.dockerfile else None
+                ignore = Path(self.dockerignore) if self.dockerignore else None
+                row = submit_files(*target, self.exercise, learner_files(self.exercise, path, ignore))
+                place = f", number {row['position']} in line" if row.get("position") else ""
+                said = f"Submitted: {row['state']}{place}. Your results: {target[0].rstrip('/')}/me"
+            except SubmitError as exc:
+                said = str(exc)
+        if self._w is not None:
+            self.status.value = escape(said)
+        return said
 
     def _redraw(self, summary: str) -> None:
         assert self.report is not None

@@ -40,7 +40,7 @@ TAG = "docker-diet-workshop/bench-app-probe"
 
 def _build(api: docker.APIClient, app: str) -> str:
     text = (SOLUTIONS_DIR / app / "Dockerfile").read_text()
-    context = assemble_context(APPS_DIR / app, text, (SOLUTIONS_DIR / app / ".dockerignore").read_text())
+    context = assemble_context(APPS_DIR / app, text, (SOLUTIONS_DIR / app / "Dockerfile.dockerignore").read_text())
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded"}
     build = choose_builder(api, "auto").build(BuildRequest(context, parse_dockerfile(text), f"{TAG}:{app}", labels,
                                                            limits=load_settings(app).limits))

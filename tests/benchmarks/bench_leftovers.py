@@ -40,8 +40,8 @@ RUN echo {token}-final && exit 3
 
 def _class(root: Path, fat_mb: int) -> None:
     (root / "solution" / EXERCISE).mkdir(parents=True)
-    for name in ("Dockerfile", ".dockerignore"):
-        shutil.copyfile(SOLUTIONS_DIR / EXERCISE / name, root / "solution" / EXERCISE / name)
+    for source, name in (("Dockerfile", "Dockerfile"), ("Dockerfile.dockerignore", ".dockerignore")):
+        shutil.copyfile(SOLUTIONS_DIR / EXERCISE / source, root / "solution" / EXERCISE / name)
     (root / "naive" / EXERCISE).mkdir(parents=True)
     shutil.copyfile(starter_dockerfile(EXERCISE), root / "naive" / EXERCISE / "Dockerfile")
     (root / "fat" / EXERCISE).mkdir(parents=True)

@@ -39,7 +39,7 @@ CMD ["sh", "-c", "touch /tmp/ready && exec sleep 600"]
 
 
 def _grade(exercise: str, name: str, dockerfile: Path, app_dir: Path | None = None) -> Report:
-    return grade(exercise, dockerfile, SOLUTIONS_DIR / exercise / ".dockerignore",
+    return grade(exercise, dockerfile, SOLUTIONS_DIR / exercise / "Dockerfile.dockerignore",
                  config=GradeConfig(tag=f"{PREFIX}{name}:t", baseline=False, rerun=True, app_dir=app_dir))
 
 

@@ -39,8 +39,8 @@ QUICK = GradeConfig(lint=False, build_timeout_s=600)
 
 def _solution(folder: Path) -> None:
     folder.mkdir(parents=True)
-    for name in ("Dockerfile", ".dockerignore"):
-        shutil.copyfile(SOLUTIONS_DIR / EXERCISE / name, folder / name)
+    for source, name in (("Dockerfile", "Dockerfile"), ("Dockerfile.dockerignore", ".dockerignore")):
+        shutil.copyfile(SOLUTIONS_DIR / EXERCISE / source, folder / name)
 
 
 def _config(**limits: Any) -> GradeConfig:

@@ -1,0 +1,5 @@
+"""Alembic revisions, oldest first."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
