@@ -17,6 +17,7 @@ __all__ = [
     "TEXT_LIMIT",
     "brief_value",
     "check_detail",
+    "comparison_heading",
     "comparison_rows",
     "error_text",
     "points_text",
@@ -87,6 +88,13 @@ def error_text(report: Report) -> str:
     if error.log_tail:
         lines += ["Last log lines:", *(shorten(line, 500) for line in error.log_tail[-LOG_LINES:])]
     return "\n".join(lines)
+
+
+def comparison_heading(report: Report) -> tuple[str, str, str]:
+    """(title, first column, second column) of the comparison: the article's, or a project's before/after."""
+    if report.project is not None:
+        return "Your project: before and after", "before", "after"
+    return "Beside the article", "article", "you"
 
 
 def comparison_rows(report: Report) -> list[tuple[str, str, str]]:

@@ -21,7 +21,7 @@ from images import remove_test_images
 
 from grader import project
 from grader.errors import GradeError
-from grader.model import BaselineFacts
+from grader.model import ArticleNumbers, BaselineFacts, Comparison, ProjectFacts, Report
 from grader.paths import PROJECT_LABEL
 from grader.project import (
     ProjectOptions,
@@ -104,6 +104,24 @@ def test_budget_is_relative_to_the_baseline_unless_workshop_toml_sets_it(tmp_pat
 def test_project_names_are_tag_safe() -> None:
     name = project_name(Path("/tmp/My App!"))
     assert name.startswith("project-my-app-") and name == name.lower()
+
+
+def test_reports_show_the_projects_before_and_after_not_the_article() -> None:
+    from grader.reporters import render_many
+    from grader.reporters.json_report import to_dict
+
+    comparison = Comparison(article=ArticleNumbers(1000 * MB, 300 * MB), naive_bytes=1000 * MB,
+                            current_bytes=150 * MB, reduction_percent=85.0, cold_build_s=None, warm_build_s=None,
+                            compressed_bytes_estimate=None, pull_seconds_estimate=None, bandwidth_mbps=100.0)
+    report = Report("project-x", (), comparison=comparison,
+                    project=ProjectFacts("my-api", "a naive node Dockerfile", "node"))
+    for fmt in ("table", "gradescope", "github-summary", "html"):
+        text = render_many([report], fmt)
+        assert "Your project" in text and "1.00 GB" in text and "150 MB" in text, fmt
+        assert "Beside the article" not in text and "Article:" not in text, fmt
+    data = to_dict(report)
+    assert data["project"]["before_bytes"] == 1000 * MB and data["project"]["stack"] == "node"
+    jsonschema.validate(data, schema())
 
 
 def test_missing_context_is_a_message_not_a_traceback(tmp_path: Path) -> None:
