@@ -49,9 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-cache", action="store_true", help="Rebuild every step and run the container again.")
     p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
                    help="Build back end (default: buildx when the plugin works, else classic).")
-    p.add_argument("--class-mode", action=argparse.BooleanOptionalAction, default=_in_ci(),
+    p.add_argument("--class-mode", action=argparse.BooleanOptionalAction, default=None,
                    help="Grade as a class does: FROM / COPY --from / --mount from= may name only the exercise's "
-                        "bases and grading.toml's [bases] allow (default: on when $CI or $GITHUB_ACTIONS is set).")
+                        "bases and grading.toml's [bases] allow (default: on when $CI or $GITHUB_ACTIONS is set, "
+                        "except with --context).")
     p.add_argument("--no-baseline", action="store_true",
                    help="Do not build the naive image for `reduction` (it is skipped unless already cached).")
     add_project_arguments(p)
@@ -86,6 +87,11 @@ def project_options(args: argparse.Namespace) -> ProjectOptions:
     return ProjectOptions(context=args.context, dockerfile=args.dockerfile, dockerignore=args.dockerignore,
                           port=args.port, health_path=args.health_path, expects=tuple(args.expect),
                           baseline_dockerfile=args.baseline_dockerfile, baseline=args.baseline)
+
+
+def _class_mode(args: argparse.Namespace) -> bool:
+    """As asked; by default on under CI for the exercises, never for a learner's own project (--context)."""
+    return bool(args.class_mode) if args.class_mode is not None else _in_ci() and args.context is None
 
 
 def _in_ci() -> bool:
@@ -142,7 +148,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print("--dockerfile grades one exercise; leave out --all.", file=sys.stderr)
         return EXIT_CANNOT
     config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
-                         baseline=not args.no_baseline, class_mode=args.class_mode)
+                         baseline=not args.no_baseline, class_mode=_class_mode(args))
     if args.no_cache:
         from grader.api import clear_run_cache
 

@@ -179,3 +179,14 @@ def test_flags_replace_the_contract_and_a_wrong_answer_fails_app_works(project_c
     wrong = _grade("--context", str(project_copy), "--no-baseline", "--port", "3000",
                    "--expect", "GET /api 200 contains no-such-text")
     assert _checks(wrong)["app-works"] == "fail"
+
+
+def test_class_mode_bases_apply_to_a_project_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from grader.cli.grade import _class_mode
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert _class_mode(argparse.Namespace(class_mode=None, context=None)) is True  # the exercises under CI
+    assert _class_mode(argparse.Namespace(class_mode=None, context=Path("app"))) is False
+    assert _class_mode(argparse.Namespace(class_mode=True, context=Path("app"))) is True
