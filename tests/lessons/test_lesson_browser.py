@@ -258,9 +258,10 @@ def _watch_regrades_on_save(page: Any, mine: Any) -> None:
     page.keyboard.press("Control+s")
     mine.get_by_text("grade #3:").wait_for(state="attached", timeout=RUN_TIMEOUT_MS)
     took = time.monotonic() - saved
-    print(f"\nbrowser: save -> updated grade table with Watch on: {took:.1f} s")
     _activate(page, "lessons/02-multi-stage-node.ipynb")
-    mine.get_by_text("no check changed").wait_for(timeout=30_000)
+    status = mine.get_by_text("no check changed")
+    status.wait_for(timeout=30_000)
+    print(f"\nbrowser: save -> updated grade table with Watch on: {took:.1f} s ({status.inner_text()})")
     mine.locator("button", has_text="Watch").click()  # off again: later edits do not regrade
 
 
