@@ -21,7 +21,7 @@ from docker.utils import parse_repository_tag
 
 from grader.app_contract import AppContract, load_contract
 from grader.apps import read_app_facts
-from grader.cache_keys import grader_version, inputs_digest, run_key, settings_digest
+from grader.cache_keys import RUN_CONTEXT, grader_version, inputs_digest, run_key, run_relevant_text, settings_digest
 from grader.context import BuildContext, assemble_context
 from grader.dockerfile import DockerfileInfo, parse_dockerfile
 from grader.engine.baseline import cached_baseline, context_fingerprint, ensure_baseline
@@ -82,6 +82,7 @@ class GradeConfig:
     baseline_dockerfile: Path | None = None  # default: the exercise's starting Dockerfile (from git)
     class_mode: bool = False  # grade-class, autograde, CI: bases limited to grading.toml's allow list
     rerun: bool = False  # run the container again instead of reusing a remembered run (--fresh)
+    contract: AppContract | None = None  # default: <app_dir>/probe.toml (grade --context builds one from flags)
 
 
 def graded_tag(exercise: str) -> str:
@@ -270,8 +271,8 @@ def _build(api: docker.APIClient, exercise: str, inputs: _Inputs, config: GradeC
     base_ids = check_not_grader_made(inputs.info, labels_of, allowed)  # pulled ones too: labels are not trusted
     builder = choose_builder(api, config.backend)
     context = assemble_context(config.app_dir or APPS_DIR / exercise, inputs.text, inputs.ignore_text)
-    digest = inputs_digest(dockerfile=inputs.text, dockerignore=inputs.ignore_text, context_sha256=context.sha256,
-                           settings=inputs.settings, base_ids=base_ids)
+    digest = inputs_digest(dockerfile=run_relevant_text(inputs.info), dockerignore=inputs.ignore_text,
+                           context_sha256=RUN_CONTEXT, settings=inputs.settings, base_ids=base_ids)
     labels = {PROJECT_LABEL: "grader", f"{PROJECT_LABEL}.role": "graded", f"{PROJECT_LABEL}.exercise": exercise}
     build = builder.build(BuildRequest(context, inputs.info, config.tag or graded_tag(exercise), labels,
                                        nocache=config.no_cache, timeout_s=config.build_timeout_s, progress=progress,
@@ -369,7 +370,7 @@ def grade(
         image_id, final_base = build.image_id, inputs.info.final_base
         facts = _timed(timings, "inspect", lambda: inspect_image(api, image_id, base_image=final_base))
         limits = RunLimits.from_settings(inputs.settings)
-        contract = load_contract(config.app_dir or APPS_DIR / exercise)
+        contract = config.contract or load_contract(config.app_dir or APPS_DIR / exercise)
         run = _timed(timings, "run", lambda: _cached_run(api, facts, limits, fresh=config.no_cache or config.rerun,
                                                            inputs=digest, contract=contract))
         baseline = _timed(timings, "baseline", lambda: _baseline(api, exercise, builder, config, progress))

@@ -16,10 +16,11 @@ from importlib import metadata
 from pathlib import Path
 
 from grader.app_contract import AppContract
+from grader.dockerfile_model import DockerfileInfo
 from grader.model import ImageFacts
 from grader.settings import ExerciseSettings
 
-__all__ = ["grader_version", "inputs_digest", "run_key", "settings_digest"]
+__all__ = ["RUN_CONTEXT", "grader_version", "inputs_digest", "run_key", "run_relevant_text", "settings_digest"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -51,6 +52,19 @@ def inputs_digest(*, dockerfile: str, dockerignore: str | None, context_sha256: 
              "context", context_sha256, "settings", settings_digest(settings), "bases", repr(pairs),
              "grader", grader_version())
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+#: What a remembered run takes for the context: its files reach the container only through the image's layers, and
+#: run_key has those (the context's tar also carries the Dockerfile, which would make a LABEL edit run it again).
+RUN_CONTEXT = "in the image's layers"
+
+
+def run_relevant_text(info: DockerfileInfo) -> str:
+    """The Dockerfile as a container run depends on it: every stage's FROM and instructions but LABEL (metadata
+    that no run, healthcheck probe or app probe reads). A LABEL edit then reuses the remembered run (a regrade
+    on save in about a second, `workshop watch`); any other edit runs the container again."""
+    return "\n".join(f"FROM {stage.base} AS {stage.name}\n" + "\n".join(
+        i.text for i in stage.instructions if i.keyword.upper() != "LABEL") for stage in info.stages)
 
 
 def run_key(facts: ImageFacts, limits: object, inputs: str, contract: AppContract | None) -> str:

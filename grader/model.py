@@ -39,6 +39,7 @@ __all__ = [
     "ProbeWay",
     "ProcessSeen",
     "ProgressCallback",
+    "ProjectFacts",
     "Report",
     "RunFacts",
     "Status",
@@ -262,6 +263,15 @@ class BaselineFacts:
 
 
 @dataclass(frozen=True)
+class ProjectFacts:
+    """A learner's own project (`workshop grade --context DIR`): its before/after replaces the article's."""
+
+    context: str  # the project folder, as given
+    baseline_source: str  # which "before" was built: "your first Dockerfile", "naive (node)", a file, ...
+    stack: str | None = None  # "node", "python" or None (detected from package.json, requirements.txt, ...)
+
+
+@dataclass(frozen=True)
 class ArticleNumbers:
     """The article's before/after numbers for one app (sizes in bytes, times in seconds)."""
 
@@ -330,6 +340,7 @@ class Report:
     baseline: BaselineFacts | None = None
     run: RunFacts | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    project: ProjectFacts | None = None  # set for `grade --context`: the learner's before/after, not the article's
 
     def check(self, check_id: str) -> CheckResult:
         """The result of one check; UnknownCheck (a KeyError) names the ids the report holds."""

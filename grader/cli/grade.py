@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.api import GradeConfig, grade
 from grader.model import EXIT_CANNOT, EXIT_OK, BuildEvent, ProgressCallback, Report
 from grader.paths import EXERCISES
+from grader.project import ProjectOptions, grade_project
 from grader.registry import REGISTRY, all_checks
 from grader.reporters import REPORTERS, render_many
 
@@ -25,6 +26,8 @@ __all__ = [
     "cmd_checks",
     "cmd_explain",
     "cmd_grade",
+    "add_project_arguments",
+    "project_options",
     "register",
 ]
 
@@ -46,11 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-cache", action="store_true", help="Rebuild every step and run the container again.")
     p.add_argument("--backend", choices=("auto", "classic", "buildx"), default=_DEFAULTS.backend,
                    help="Build back end (default: buildx when the plugin works, else classic).")
-    p.add_argument("--class-mode", action=argparse.BooleanOptionalAction, default=_in_ci(),
+    p.add_argument("--class-mode", action=argparse.BooleanOptionalAction, default=None,
                    help="Grade as a class does: FROM / COPY --from / --mount from= may name only the exercise's "
-                        "bases and grading.toml's [bases] allow (default: on when $CI or $GITHUB_ACTIONS is set).")
+                        "bases and grading.toml's [bases] allow (default: on when $CI or $GITHUB_ACTIONS is set, "
+                        "except with --context).")
     p.add_argument("--no-baseline", action="store_true",
                    help="Do not build the naive image for `reduction` (it is skipped unless already cached).")
+    add_project_arguments(p)
     p.set_defaults(func=cmd_grade)
 
     p = subparsers.add_parser("checks", help="List the checks: ids, titles, points and lessons.")
@@ -61,6 +66,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("explain", help="Explain one check: what it measures and where the lesson is.")
     p.add_argument("check_id", metavar="CHECK_ID")
     p.set_defaults(func=cmd_explain)
+
+
+def add_project_arguments(p: argparse.ArgumentParser) -> None:
+    """`--context DIR` and the flags that describe a learner's own project (grader/project.py)."""
+    g = p.add_argument_group("your own project (--context DIR)")
+    g.add_argument("--context", type=Path, metavar="DIR", help="Grade your own project: DIR/Dockerfile (or "
+                   "--dockerfile) built with DIR as the context, its contract from DIR/probe.toml or the flags below.")
+    g.add_argument("--port", type=int, help="The port your app listens on inside the image (replaces probe.toml).")
+    g.add_argument("--health-path", help="A path that answers 200 when the app is up, e.g. /health.")
+    g.add_argument("--expect", action="append", default=[], metavar="'METHOD /path STATUS [contains TEXT]'",
+                   help="A request that proves the app works, e.g. 'GET /api 200 contains ok' (repeat).")
+    g.add_argument("--baseline", choices=("auto", "naive", "first"), default="auto",
+                   help="The 'before': naive (written for your stack), first (your first graded Dockerfile), auto "
+                        "(naive when package.json, requirements.txt or pyproject.toml says the stack, else first).")
+    g.add_argument("--baseline-dockerfile", type=Path, metavar="FILE", help="Use FILE as the 'before'.")
+
+
+def project_options(args: argparse.Namespace) -> ProjectOptions:
+    return ProjectOptions(context=args.context, dockerfile=args.dockerfile, dockerignore=args.dockerignore,
+                          port=args.port, health_path=args.health_path, expects=tuple(args.expect),
+                          baseline_dockerfile=args.baseline_dockerfile, baseline=args.baseline)
+
+
+def _class_mode(args: argparse.Namespace) -> bool:
+    """As asked; by default on under CI for the exercises, never for a learner's own project (--context)."""
+    return bool(args.class_mode) if args.class_mode is not None else _in_ci() and args.context is None
 
 
 def _in_ci() -> bool:
@@ -107,20 +138,26 @@ def _emit(reports: Sequence[Report], fmt: str, output: Path | None) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    if args.all == bool(args.exercise):
-        print(f"Name one exercise ({', '.join(EXERCISES)}) or use --all.", file=sys.stderr)
+    if args.context is not None and (args.all or args.exercise):
+        print("--context grades your own project; leave out the exercise name and --all.", file=sys.stderr)
+        return EXIT_CANNOT
+    if args.context is None and args.all == bool(args.exercise):
+        print(f"Name one exercise ({', '.join(EXERCISES)}), use --all, or --context DIR.", file=sys.stderr)
         return EXIT_CANNOT
     if args.all and args.dockerfile:
         print("--dockerfile grades one exercise; leave out --all.", file=sys.stderr)
         return EXIT_CANNOT
     config = GradeConfig(backend=args.backend, build_timeout_s=args.build_timeout, no_cache=args.no_cache,
-                         baseline=not args.no_baseline, class_mode=args.class_mode)
+                         baseline=not args.no_baseline, class_mode=_class_mode(args))
     if args.no_cache:
         from grader.api import clear_run_cache
 
         clear_run_cache()
     reports = []
-    for exercise in EXERCISES if args.all else (args.exercise,):
+    if args.context is not None:
+        with _progress(args.format == "table") as progress:
+            reports.append(grade_project(project_options(args), config, progress))
+    for exercise in () if args.context is not None else EXERCISES if args.all else (args.exercise,):
         with _progress(args.format == "table") as progress:
             reports.append(grade(exercise, args.dockerfile, args.dockerignore, config=config, progress=progress))
     _emit(reports, args.format, args.output)

@@ -18,8 +18,8 @@ __all__ = [
 ]
 
 #: Modules that add their own subcommands with `register(subparsers)`: grading, the course and classroom, the queue,
-#: the live view.
-COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course", "grader.cli.queue", "grader.cli.serve")
+#: the live view, and watch (regrade on save).
+COMMAND_MODULES = ("grader.cli.grade", "grader.cli.course", "grader.cli.queue", "grader.cli.serve", "grader.cli.watch")
 
 
 def _cmd_engine_start(args: argparse.Namespace) -> int:

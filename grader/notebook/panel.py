@@ -97,6 +97,7 @@ class GradePanel:
         self._log: deque[str] = deque(maxlen=LOG_LINES)
         self._last_flush = 0.0
         self._handle: Any = None  # the display, updated after each grade so saved notebooks keep the result
+        self._watcher: Any = None  # grader/notebook/watch.py's PanelWatcher while the Watch toggle is on
         self._w = ipywidgets_module()
         if self._w is not None:
             self._build_widgets(self._w)
@@ -110,7 +111,9 @@ class GradePanel:
         self.log_box.set_title(0, "build log")
         self.checks, self.chart = w.HTML(value=""), w.HTML(value="")
         self.button.on_click(lambda _button: self.run())
-        buttons = [self.button]
+        self.watch = w.ToggleButton(description="Watch", icon="eye", tooltip="Grade again on every save")
+        self.watch.observe(self._toggle_watch, names="value")
+        buttons = [self.button, self.watch]
         if live_view() is not None:
             self.submit_button = w.Button(description="Submit to the room", icon="upload")
             self.submit_button.on_click(lambda _button: self.submit())
@@ -119,6 +122,16 @@ class GradePanel:
                               self.status]), self.log_box, self.chart, self.checks],
                              layout=w.Layout(border="1px solid #d0d7de", padding="6px"))
         with_fallback(self.widget, lambda: f"<b>{escape(self.title)}</b>" + self.chart.value + self.checks.value)
+
+    def _toggle_watch(self, change: Any) -> None:
+        """The Watch toggle: regrade on every save of the Dockerfile or ignore file (grader/notebook/watch.py)."""
+        from grader.notebook.watch import PanelWatcher
+
+        if self._watcher is not None:
+            self._watcher.stop()
+        self._watcher = PanelWatcher(self) if change["new"] else None
+        if self._watcher is not None:
+            self._watcher.start()
 
     def _progress(self, event: Any) -> None:
         self._log.append(str(event.text))

@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from grader.model import CheckResult, Report, Status
-from grader.reporters.plain import LOG_LINES, brief_value, comparison_rows, points_text, score_line, shorten
+from grader.reporters.plain import (
+    LOG_LINES,
+    brief_value,
+    comparison_heading,
+    comparison_rows,
+    points_text,
+    score_line,
+    shorten,
+)
 from grader.reporters.sanitize import markdown_code_block, markdown_escape
 
 __all__ = ["render", "render_all"]
@@ -52,7 +60,8 @@ def _section(report: Report, level: int = 2) -> str:
         parts += [_checks_table(report.checks), ""]
     rows = comparison_rows(report)
     if rows:
-        parts += [f"{heading}# Beside the article", "", "| | article | you |", "| --- | ---: | ---: |"]
+        title, first, second = comparison_heading(report)
+        parts += [f"{heading}# {title}", "", f"| | {first} | {second} |", "| --- | ---: | ---: |"]
         parts += ["| " + " | ".join(markdown_escape(cell) for cell in row) + " |" for row in rows]
         parts.append("")
     return "\n".join(parts)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from grader.model import CheckResult, Report, Status
-from grader.reporters.plain import check_detail, comparison_rows, error_text, score_line, shorten
+from grader.reporters.plain import check_detail, comparison_heading, comparison_rows, error_text, score_line, shorten
 
 __all__ = ["SCHEMA_NAME", "render", "render_all", "to_dict"]
 
@@ -61,7 +61,8 @@ def _output(report: Report) -> str:
         lines += ["", error_text(report)]
     rows = comparison_rows(report)
     if rows:
-        lines += ["", "Beside the article (article / you):"]
+        title, first, second = comparison_heading(report)
+        lines += ["", f"{title} ({first} / {second}):"]
         lines += [f"  {what}: {article or '-'} / {shorten(you, 200) or '-'}" for what, article, you in rows]
     return "\n".join(lines)
 

@@ -52,6 +52,10 @@ def to_dict(report: Report) -> dict[str, Any]:
             "pull_seconds_estimate": c.pull_seconds_estimate, "bandwidth_mbps": c.bandwidth_mbps}),
         "run": _optional(report.run, _run),
         "timings": dict(report.timings),
+        "project": _optional(report.project, lambda p: {
+            "context": p.context, "baseline_source": p.baseline_source, "stack": p.stack,
+            "before_bytes": comparison.naive_bytes if comparison else None,
+            "after_bytes": comparison.current_bytes if comparison else None}),
     }
 
 

@@ -123,7 +123,10 @@ def size_bars(report: Report, reference: Report | None = None, current_label: st
     """The article's before/after (from grading.toml) beside the naive and graded image (and the reference)."""
     bars: list[SizeBar] = []
     cmp = report.comparison
-    if cmp is not None:
+    if cmp is not None and report.project is not None:  # a learner's own project: no article, their before
+        if cmp.naive_bytes:
+            bars.append(SizeBar("your before", cmp.naive_bytes, "naive"))
+    elif cmp is not None:
         bars.append(SizeBar("article: before", cmp.article.before_bytes, "article"))
         bars.append(SizeBar("article: after", cmp.article.after_bytes, "article"))
         if cmp.naive_bytes:
@@ -161,7 +164,12 @@ def render_html(report: Report, *, links: bool = False) -> str:
     if report.error is None:
         parts.append(f"<p><b>Score: {report.score:g}/{report.max_score:g} ({report.percent:g}%)</b></p>")
     parts.append(check_table_html(report, links=links))
-    if report.comparison is not None:
+    if report.comparison is not None and report.project is not None:
+        cmp = report.comparison
+        parts.append(f"<p>Your project: {human_bytes(cmp.naive_bytes) if cmp.naive_bytes else '?'} &rarr; "
+                     f"{human_bytes(cmp.current_bytes) if cmp.current_bytes else '?'} "
+                     f"(before: {escape(report.project.baseline_source)}).</p>")
+    elif report.comparison is not None:
         cmp = report.comparison
         parts.append(
             f"<p>Article: {human_bytes(cmp.article.before_bytes)} &rarr; {human_bytes(cmp.article.after_bytes)}. "

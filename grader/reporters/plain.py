@@ -17,6 +17,7 @@ __all__ = [
     "TEXT_LIMIT",
     "brief_value",
     "check_detail",
+    "comparison_heading",
     "comparison_rows",
     "error_text",
     "points_text",
@@ -89,11 +90,20 @@ def error_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+def comparison_heading(report: Report) -> tuple[str, str, str]:
+    """(title, first column, second column) of the comparison: the article's, or a project's before/after."""
+    if report.project is not None:
+        return "Your project: before and after", "before", "after"
+    return "Beside the article", "article", "you"
+
+
 def comparison_rows(report: Report) -> list[tuple[str, str, str]]:
     """The article beside the learner: (what, article, you) rows; none when the report has no comparison."""
     comparison = report.comparison
     if comparison is None:
         return []
+    if report.project is not None:
+        return _project_rows(report)
     article = comparison.article
     reduction_article = 100 * (article.before_bytes - article.after_bytes) / article.before_bytes
     rows = [
@@ -114,4 +124,18 @@ def comparison_rows(report: Report) -> list[tuple[str, str, str]]:
                      human_seconds(article.pull_after_s) if article.pull_after_s else "",
                      f"{human_bytes(comparison.compressed_bytes_estimate)} compressed, "
                      f"~{human_seconds(comparison.pull_seconds_estimate or 0)}"))
+    return rows
+
+
+def _project_rows(report: Report) -> list[tuple[str, str, str]]:
+    """A learner's own project: (what, before, after) from their baseline, in place of the article's numbers."""
+    assert report.comparison is not None and report.project is not None
+    c = report.comparison
+    rows = [("image", human_bytes(c.naive_bytes) if c.naive_bytes else "not built",
+             human_bytes(c.current_bytes) if c.current_bytes else ""),
+            ("reduction", "", f"{c.reduction_percent:.0f}%" if c.reduction_percent is not None else ""),
+            ("before is", report.project.baseline_source, "")]
+    if report.baseline is not None:
+        rows.append(("build", human_seconds(report.baseline.build_seconds),
+                     human_seconds(c.warm_build_s or c.cold_build_s or 0)))
     return rows

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from grader.model import CheckResult, Report, Status
-from grader.reporters.plain import check_detail, comparison_rows, error_text, score_line, shorten
+from grader.reporters.plain import check_detail, comparison_heading, comparison_rows, error_text, score_line, shorten
 
 __all__ = ["SCHEMA_NAME", "render", "render_all", "to_dict"]
 
@@ -56,7 +56,8 @@ def _output(report: Report) -> str:
     rows = comparison_rows(report)
     if not rows:
         return score_line(report)
-    return "\n".join([score_line(report), "Beside the article (article / you):",
+    title, first, second = comparison_heading(report)
+    return "\n".join([score_line(report), f"{title} ({first} / {second}):",
                       *(f"  {what}: {article or '-'} / {shorten(you, 200) or '-'}" for what, article, you in rows)])
 
 

@@ -12,7 +12,7 @@ from rich.markup import escape as _markup_escape
 from rich.table import Table
 
 from grader.model import Report, Status
-from grader.reporters.plain import brief_value, comparison_rows, points_text
+from grader.reporters.plain import brief_value, comparison_heading, comparison_rows, points_text
 from grader.reporters.sanitize import strip_control
 
 __all__ = ["escape", "print_report", "render"]
@@ -67,10 +67,11 @@ def _print_comparison(report: Report, console: Console) -> None:
     rows = comparison_rows(report)
     if not rows:
         return
-    table = Table(title="Beside the article", title_justify="left")
+    title, first, second = comparison_heading(report)
+    table = Table(title=title, title_justify="left")
     table.add_column("")
-    table.add_column("article", justify="right")
-    table.add_column("you", justify="right")
+    table.add_column(first, justify="right")
+    table.add_column(second, justify="right")
     for row in rows:
         table.add_row(*row)
     console.print(table)

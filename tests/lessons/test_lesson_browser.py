@@ -230,6 +230,7 @@ def test_lesson_02_learner_edits_the_dockerfile_in_the_editor_and_the_score_chan
     assert second > first, f"USER node should earn the non-root points: {first} -> {second}"
     assert mine.locator(".ddw-check.ddw-pass[data-check='non-root']").count() == 1
     page.screenshot(path=str(shots / "lesson-02.png"))
+    _watch_regrades_on_save(page, mine)
     # The reference stays closed until the learner opens it.
     section = page.locator(".jp-CodeCell", has_text='compare_with_reference("node-api"')
     assert section.locator(".ddw-check-table").count() == 0
@@ -241,6 +242,27 @@ def test_lesson_02_learner_edits_the_dockerfile_in_the_editor_and_the_score_chan
     page.screenshot(path=str(shots / "lesson-02-reference.png"))
     page.close()
     assert (EXERCISES_DIR / "node-api" / "Dockerfile").read_bytes() == committed, "the committed exercise changed"
+
+
+def _watch_regrades_on_save(page: Any, mine: Any) -> None:
+    """The panel's Watch toggle: a one-line LABEL edit saved in the editor regrades with no click, and the panel
+    says nothing changed. Prints save -> updated table (the goal is <= 3 s warm; the run is reused)."""
+    _scroll_to_top_of(mine)
+    mine.locator("button", has_text="Watch").click()
+    time.sleep(1.5)  # the watcher's first look at the files
+    _activate(page, "exercises/node-api/Dockerfile")
+    page.locator(".jp-FileEditor .cm-content").last.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type('\nLABEL workshop.watch="on"\n')
+    saved = time.monotonic()
+    page.keyboard.press("Control+s")
+    mine.get_by_text("grade #3:").wait_for(state="attached", timeout=RUN_TIMEOUT_MS)
+    took = time.monotonic() - saved
+    _activate(page, "lessons/02-multi-stage-node.ipynb")
+    status = mine.get_by_text("no check changed")
+    status.wait_for(timeout=30_000)
+    print(f"\nbrowser: save -> updated grade table with Watch on: {took:.1f} s ({status.inner_text()})")
+    mine.locator("button", has_text="Watch").click()  # off again: later edits do not regrade
 
 
 @pytest.mark.docker
