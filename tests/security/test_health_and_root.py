@@ -59,7 +59,8 @@ ENTRYPOINT ["/opt/t/waitforever", "-f", "/dev/null"]
 #: python:3.11-slim is over SMALL's 100 MB image cap.
 ROOMY = replace(SMALL, image_max_bytes=400_000_000)
 #: Skipped only for what the configuration chose: grade_text turns lint and the baseline off.
-CHOSEN_SKIPS = {"lint", "reduction"}
+#: What the configuration chose here: lint off, no baseline, and an app (the fixture's tiny one) with no probe.toml.
+CHOSEN_SKIPS = {"lint", "reduction", "app-works"}
 
 
 def _ways(report: Report) -> dict[str, str]:
@@ -112,6 +113,7 @@ def test_an_image_that_hides_every_tool_is_still_judged_and_keeps_max_score(grad
     skipped = {c.id: c.message for c in report.checks if c.status is Status.SKIPPED}
     assert set(skipped) <= CHOSEN_SKIPS, skipped
     assert "turned off" in skipped.get("lint", "turned off") and "baseline" in skipped.get("reduction", "baseline")
+    assert "no probe.toml" in skipped.get("app-works", "no probe.toml")
     assert report.max_score == sum(c.max_points for c in report.checks if c.scored and c.id not in skipped)
     settings = load_settings("fastapi")
     assert {c.id: c.max_points for c in report.checks} == {
