@@ -7,7 +7,7 @@ Jupyter stops "Run All" at a cell that raised: so the lesson ends in one readabl
 
 from __future__ import annotations
 
-from grader.engine.daemon import HOW_TO_GET_AN_ENGINE, EngineUnavailable, connect
+from grader.notebook.image_api import HOW_TO_GET_AN_ENGINE, engine_version
 
 __all__ = [
     "LessonStopped",
@@ -24,13 +24,9 @@ class LessonStopped(Exception):  # noqa: N818 - it is the lesson that stops, on 
 
 def require_engine() -> str:
     """The engine's version when one answers; otherwise raise LessonStopped with how to get an engine."""
-    try:
-        client = connect(timeout=10)
-    except EngineUnavailable:
+    version = engine_version()
+    if version is None:
         raise LessonStopped("This lesson stops here: it builds and runs images, and no Docker engine answers.\n"
                             f"{HOW_TO_GET_AN_ENGINE}\nThen run `workshop doctor`, and run the lesson again "
-                            "(Run → Run All Cells).") from None
-    try:
-        return f"Docker engine {client.version().get('Version', '?')} answers: the lesson can build."
-    finally:
-        client.close()
+                            "(Run → Run All Cells).")
+    return f"Docker engine {version} answers: the lesson can build."

@@ -22,8 +22,8 @@ import docker
 from grader.context import assemble_context
 from grader.dockerfile import parse_dockerfile
 from grader.engine.build import BuildRequest, choose_builder
+from grader.engine.daemon import HOW_TO_GET_AN_ENGINE, EngineUnavailable, connect
 from grader.engine.daemon import buildx_available as _buildx_available
-from grader.engine.daemon import connect
 from grader.engine.inspect import COMPRESSION_RATIO as _RATIO
 from grader.engine.inspect import inspect_image
 from grader.model import ImageFacts, Report
@@ -31,6 +31,7 @@ from grader.paths import PROJECT_LABEL
 
 __all__ = [
     "COMPRESSION_RATIO",
+    "HOW_TO_GET_AN_ENGINE",
     "HistoryRow",
     "LESSON_LABELS",
     "LESSON_REPO",
@@ -41,6 +42,7 @@ __all__ = [
     "build_image",
     "buildx_available",
     "copy_from_image",
+    "engine_version",
     "image_facts",
     "image_history",
     "lesson_tag",
@@ -94,6 +96,18 @@ def _api() -> Iterator[docker.APIClient]:
     client = connect()
     try:
         yield client.api
+    finally:
+        client.close()
+
+
+def engine_version() -> str | None:
+    """The engine's version when one answers within 10 s, else None (the lessons' first cell stops on None)."""
+    try:
+        client = connect(timeout=10)
+    except EngineUnavailable:
+        return None
+    try:
+        return str(client.version().get("Version", "?"))
     finally:
         client.close()
 
