@@ -298,12 +298,26 @@ class ProbeThread:
 
     def __init__(self, api: docker.APIClient, facts: ImageFacts, limits: RunLimits, main: MainRunHealth,
                  create: CreateContainer, remove: Callable[[docker.APIClient, str | None], None]) -> None:
-        self._limits = limits
+        self._limits, self._api, self._remove = limits, api, remove
         self._result: list[ProbeFacts] = []
+        self._made: list[str] = []
+
+        def create_tracked(*args: Any, **options: Any) -> str:
+            container_id = create(*args, **options)
+            self._made.append(container_id)
+            return container_id
+
         self._thread = threading.Thread(
-            target=lambda: self._result.append(probe_healthcheck(api, facts, limits, main, create, remove)),
+            target=lambda: self._result.append(probe_healthcheck(api, facts, limits, main, create_tracked, remove)),
             daemon=True)
         self._thread.start()
+
+    def abandon(self) -> None:
+        """Remove every container the probes made, whatever they are doing: a run interrupted by Ctrl-C ends the
+        process before the probes' own clean-up would (they are daemon threads). Removing one already gone is a
+        no-op, so this is safe after a finished probe too."""
+        for container_id in list(self._made):
+            self._remove(self._api, container_id)
 
     def result(self) -> ProbeFacts | None:
         self._thread.join(timeout=2 * self._limits.health_timeout_s + self._limits.probe_timeout_s + 60)

@@ -208,3 +208,4 @@ def run_image(api: docker.APIClient, facts: ImageFacts, limits: RunLimits | None
         main.settle(healthy=False)
         sampler.stop()
         _remove(api, container_id)
+        probe.abandon()  # Ctrl-C mid-run: the probes' containers go too
