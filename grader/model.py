@@ -29,6 +29,7 @@ __all__ = [
     "FileEntry",
     "Healthcheck",
     "ImageFacts",
+    "ImageRead",
     "JsonValue",
     "LayerFacts",
     "MergedEntry",
@@ -105,6 +106,19 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class ImageRead:
+    """How the grader read the image, as the report says it: `source` overlay2 (the engine's layer folders) or save
+    (one streamed `docker save`), `reason` why; the engine's `image_store` (classic or containerd) and `transport`
+    (unix, npipe, tcp, ssh); `content_bytes`, the compressed size the containerd store reports (None elsewhere)."""
+
+    source: str = "overlay2"
+    reason: str = ""
+    image_store: str = "classic"
+    transport: str = "unix"
+    content_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """Everything the checks may ask about an image, gathered by one inspection."""
 
@@ -130,6 +144,7 @@ class ImageFacts:
     unindexed: str | None = None
     #: Files a check reads (passwd, dpkg status, ...) that were read only in part, with the reason.
     truncated_files: tuple[str, ...] = ()
+    read: ImageRead = field(default_factory=ImageRead)
 
     @property
     def base_layer_count(self) -> int:
@@ -274,6 +289,7 @@ class Report:
     baseline: BaselineFacts | None = None
     run: RunFacts | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    image_read: ImageRead | None = None
 
     def check(self, check_id: str) -> CheckResult:
         """The result of one check; UnknownCheck (a KeyError) names the ids the report holds."""
