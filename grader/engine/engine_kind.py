@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 
 import docker
 
-__all__ = ["CLASSIC", "CONTAINERD", "EngineKind", "StoreSizes", "engine_kind", "kind_from", "store_sizes"]
+__all__ = ["CLASSIC", "CONTAINERD", "EngineKind", "StoreSizes", "engine_kind", "engine_transport", "kind_from",
+           "store_sizes"]
 
 CLASSIC = "classic"
 CONTAINERD = "containerd"
@@ -41,7 +42,7 @@ class EngineKind:
     storage_driver: str
 
 
-def _transport(base_url: str) -> tuple[str, bool]:
+def engine_transport(base_url: str) -> tuple[str, bool]:
     """('unix', True) for docker-py's base URL of a socket, ('tcp', False) for tcp://10.0.0.5:2376, and so on."""
     if base_url.startswith(("http+unix://", "unix://", "http+docker://")):
         return "unix", True
@@ -60,7 +61,7 @@ def _transport(base_url: str) -> tuple[str, bool]:
 
 def kind_from(base_url: str, info: Mapping[str, Any]) -> EngineKind:
     """The engine's kind from the client's base URL and `docker info` (pure: tests give both)."""
-    transport, local = _transport(base_url)
+    transport, local = engine_transport(base_url)
     status = {str(pair[0]).lower(): str(pair[1]) for pair in info.get("DriverStatus") or () if len(pair) == 2}
     containerd = status.get("driver-type", "") == _SNAPSHOTTER
     return EngineKind(transport=transport, local=local, image_store=CONTAINERD if containerd else CLASSIC,

@@ -310,7 +310,7 @@ def _index_zstd(member: IO[bytes], budget: IndexBudget) -> LayerIndex:
         import zstandard
     except ImportError:
         raise SaveStreamError(ZSTD_MISSING) from None
-    reader = zstandard.ZstdDecompressor().stream_reader(member, read_size=1 << 20)
+    reader = zstandard.ZstdDecompressor().stream_reader(member, read_size=1 << 20, closefd=False)
     try:
         return index_layer_tar(io.BufferedReader(reader, 1 << 20), budget)
     except zstandard.ZstdError as exc:
