@@ -4,7 +4,7 @@ Learners bring Docker Desktop (the engine runs in a VM: its storage is not this 
 the containerd image store (the default on new installs since Engine 29: no overlay2 folders, `docker save` writes
 an OCI layout with compressed layer blobs, and image sizes mean something else), a rootless engine (its storage
 belongs to another user) or a remote one (`DOCKER_HOST=tcp://...` or `ssh://...`). The grader reads the engine's
-files only when the engine is reached through a local socket or loopback and those files are readable; everything
+files only when the engine is reached through a local socket and those files are readable; everything
 else goes through the API (one streamed `docker save`).
 
 What the engine reports is read once per client (`docker info` costs a round trip, and over ssh a lot more).
@@ -12,7 +12,6 @@ What the engine reports is read once per client (`docker info` costs a round tri
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,13 +26,13 @@ __all__ = ["CLASSIC", "CONTAINERD", "EngineKind", "StoreSizes", "engine_kind", "
 CLASSIC = "classic"
 CONTAINERD = "containerd"
 _SNAPSHOTTER = "io.containerd.snapshotter.v1"
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 @dataclass(frozen=True)
 class EngineKind:
-    """`transport`: unix, npipe, tcp or ssh. `local`: the engine may share this machine's files (a socket, or TCP
-    to loopback); only then may the grader look for its storage folders. `image_store`: classic (graph drivers such
+    """`transport`: unix, npipe, tcp or ssh. `local`: the engine may share this machine's files (a unix socket or a
+    named pipe; TCP, even to 127.0.0.1, may be a tunnel); only then may the grader look for its storage folders or
+    make cgroups for its builds. `image_store`: classic (graph drivers such
     as overlay2) or containerd (snapshotters)."""
 
     transport: str
@@ -51,12 +50,7 @@ def engine_transport(base_url: str) -> tuple[str, bool]:
     parsed = urlparse(base_url)
     if parsed.scheme == "ssh":
         return "ssh", False
-    host = (parsed.hostname or "").lower()
-    try:
-        loopback = host in _LOOPBACK_NAMES or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    return "tcp", loopback
+    return "tcp", False  # even 127.0.0.1 may be a tunnel (`ssh -L`) to another machine
 
 
 def kind_from(base_url: str, info: Mapping[str, Any]) -> EngineKind:

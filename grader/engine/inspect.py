@@ -47,7 +47,7 @@ from grader.engine.layers import (
     store_layer,
     unindexed_layer,
 )
-from grader.engine.overlay_walk import read_bounded
+from grader.engine.overlay_walk import UNREADABLE_DIRECTORY, read_bounded
 from grader.model import Healthcheck, ImageFacts, ImageRead, LayerFacts
 
 __all__ = ["LayerIndex", "LayerSource", "clear_caches", "compressed_estimate", "index_layer_tar", "inspect_image",
@@ -226,6 +226,11 @@ def _with_sizes(read: ImageRead, sizes: StoreSizes | None) -> tuple[ImageRead, i
     return dataclasses.replace(read, content_bytes=sizes.content), sizes.unpacked
 
 
+def _unreadable(index: LayerIndex | None) -> bool:
+    """The overlay2 walk met a folder it may not read (a rootless engine's): the streamed save reads it all."""
+    return index is not None and (index.unindexed or "").startswith(UNREADABLE_DIRECTORY)
+
+
 def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[str],
                    how: tuple[LayerSource, EngineKind],
                    use_disk_cache: bool) -> tuple[list[LayerIndex], dict[str, Any] | None, ImageRead]:
@@ -244,9 +249,13 @@ def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[s
         overlay = dirs
         indexes = list(_indexed(digests, budget, use_cache, use_disk_cache,
                                 lambda number, left: index_overlay_dir(overlay[number], left)))
-        return ([i for i in indexes if i is not None], _image_config_from_store(api, image_id, kind),
-                dataclasses.replace(read, source=LayerSource.OVERLAY2.value,
-                                    reason="the engine's overlay2 layer folders are readable here"))
+        if source is LayerSource.OVERLAY2 or not any(_unreadable(index) for index in indexes):
+            return ([i for i in indexes if i is not None], _image_config_from_store(api, image_id, kind),
+                    dataclasses.replace(read, source=LayerSource.OVERLAY2.value,
+                                        reason="the engine's overlay2 layer folders are readable here"))
+        read = dataclasses.replace(read, reason="a layer folder could not be read here (a rootless engine's "
+                                                "files belong to its own user ids)")
+        budget = IndexBudget()
     cached = list(_indexed(digests, budget, use_cache, use_disk_cache, lambda number, left: None))
     config = _image_config_from_store(api, image_id, kind)
     if any(index is None for index in cached) or config is None:

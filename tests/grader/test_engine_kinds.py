@@ -33,9 +33,8 @@ CLASSIC_INFO = {"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "e
 @pytest.mark.parametrize(("base_url", "transport", "local"), [
     ("http+docker://localhost", "unix", True),  # docker-py's URL for unix:///var/run/docker.sock
     ("npipe:////./pipe/docker_engine", "npipe", True),
-    ("http://127.0.0.1:2375", "tcp", True),
-    ("https://localhost:2376", "tcp", True),
-    ("http://[::1]:2375", "tcp", True),
+    ("http://127.0.0.1:2375", "tcp", False),  # may be `ssh -L` to another machine
+    ("https://localhost:2376", "tcp", False),
     ("http://10.1.2.3:2375", "tcp", False),
     ("https://build-box.example:2376", "tcp", False),
     ("ssh://learner@build-box.example", "ssh", False),
@@ -114,7 +113,7 @@ LAYERS = [({"etc/passwd": b"root:x:0:0::/root:/bin/sh\n", "app/.env": b"SECRET=1
 
 def test_an_oci_layout_with_gzip_and_zstd_layers_is_read_from_one_stream() -> None:
     archive = oci_layout(LAYERS)
-    indexes, config = index_saved_stream(io.BufferedReader(io.BytesIO(archive)))  # type: ignore[arg-type]
+    indexes, config = index_saved_stream(io.BufferedReader(io.BytesIO(archive)))
     assert list(indexes) == config["rootfs"]["diff_ids"] and len(indexes) == 2
     first, second = indexes.values()
     assert first.files["app/a.txt"].size == 100 and "app/.env" in second.deleted
@@ -126,7 +125,7 @@ def test_an_oci_layout_with_gzip_and_zstd_layers_is_read_from_one_stream() -> No
 def test_a_zstd_layer_without_the_decoder_fails_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "zstandard", None)  # as on a machine where it is not installed
     with pytest.raises(SaveStreamError) as raised:
-        index_saved_stream(io.BufferedReader(io.BytesIO(oci_layout(LAYERS))))  # type: ignore[arg-type]
+        index_saved_stream(io.BufferedReader(io.BytesIO(oci_layout(LAYERS))))
     assert str(raised.value) == ZSTD_MISSING and "zstandard" in ZSTD_MISSING and "bootstrap" in ZSTD_MISSING
 
 
@@ -138,7 +137,7 @@ def test_a_cut_zstd_layer_is_an_engine_failure_not_a_traceback() -> None:
     cut[zstd_blob.offset_data + zstd_blob.size // 2:zstd_blob.offset_data + zstd_blob.size] = \
         b"\0" * (zstd_blob.size - zstd_blob.size // 2)
     with pytest.raises(SaveStreamError, match="zstd layer"):
-        index_saved_stream(io.BufferedReader(io.BytesIO(bytes(cut))))  # type: ignore[arg-type]
+        index_saved_stream(io.BufferedReader(io.BytesIO(bytes(cut))))
 
 
 # --------------------------------------------------------------------------------------------- the report
