@@ -407,5 +407,5 @@ def _graded_report(exercise: str, inputs: _Inputs, config: GradeConfig, build: B
         exercise=exercise, checks=checks, build=build, image_size_bytes=facts.size_bytes,
         compressed_bytes_estimate=compressed_estimate(facts), base_image=info.final_base,
         comparison=_comparison(settings, facts, baseline, _cold_and_warm(exercise, info.text, build)),
-        baseline=baseline, run=run, timings=timings,
+        baseline=baseline, run=run, timings=timings, image_read=facts.read,
     )

@@ -32,6 +32,7 @@ __all__ = [
     "FileEntry",
     "Healthcheck",
     "ImageFacts",
+    "ImageRead",
     "JsonValue",
     "LayerFacts",
     "MergedEntry",
@@ -111,6 +112,19 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class ImageRead:
+    """How the grader read the image, as the report says it: `source` overlay2 (the engine's layer folders) or save
+    (one streamed `docker save`), `reason` why; the engine's `image_store` (classic or containerd) and `transport`
+    (unix, npipe, tcp, ssh); `content_bytes`, the compressed size the containerd store reports (None elsewhere)."""
+
+    source: str = "overlay2"
+    reason: str = ""
+    image_store: str = "classic"
+    transport: str = "unix"
+    content_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """Everything the checks may ask about an image, gathered by one inspection."""
 
@@ -136,6 +150,7 @@ class ImageFacts:
     unindexed: str | None = None
     #: Files a check reads (passwd, dpkg status, ...) that were read only in part, with the reason.
     truncated_files: tuple[str, ...] = ()
+    read: ImageRead = field(default_factory=ImageRead)
 
     @property
     def base_layer_count(self) -> int:
@@ -341,6 +356,7 @@ class Report:
     run: RunFacts | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     project: ProjectFacts | None = None  # set for `grade --context`: the learner's before/after, not the article's
+    image_read: ImageRead | None = None
 
     def check(self, check_id: str) -> CheckResult:
         """The result of one check; UnknownCheck (a KeyError) names the ids the report holds."""

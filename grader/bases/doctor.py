@@ -15,6 +15,7 @@ from docker.errors import DockerException
 from grader.bases.catalog import BASES_BY_TAG, REQUIRED_BASES, BaseGroup, BaseState, base_status
 from grader.bases.stand_ins import extra_ca_certificates
 from grader.engine.daemon import EngineUnavailable, buildx_available, connect, engine_info
+from grader.engine.engine_kind import CLASSIC, engine_kind
 from grader.engine.toolbox import BUSYBOX_FIX, ToolboxMissing, find_busybox
 
 __all__ = [
@@ -74,6 +75,15 @@ def diagnose() -> list[DoctorLine]:
         client.close()
 
 
+def _reading_line(client: docker.DockerClient) -> DoctorLine:
+    """How a grade will read images on this engine (README "Where you run Docker")."""
+    kind = engine_kind(client.api)
+    in_place = kind.local and kind.image_store == CLASSIC and kind.storage_driver == "overlay2"
+    how = ("the engine's overlay2 folders, in place (when this user may read them)" if in_place else
+           f"one streamed docker save ({kind.image_store} image store, engine over {kind.transport})")
+    return DoctorLine("image reading", Verdict.OK, how)
+
+
 def _engine_lines(client: docker.DockerClient) -> list[DoctorLine]:
     info = engine_info(client)
     lines = [
@@ -86,6 +96,7 @@ def _engine_lines(client: docker.DockerClient) -> list[DoctorLine]:
             "Grading still works but reads images with `docker save`, which is slower.",
         ),
     ]
+    lines.append(_reading_line(client))
     root = info.docker_root if os.path.isdir(info.docker_root) else "/"
     free_gb = shutil.disk_usage(root).free / 1e9
     lines.append(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from grader.engine.engine_kind import engine_transport
 from grader.engine.limits import Limits
 
 __all__ = [
@@ -62,6 +63,9 @@ def unsupported_reason(info: Mapping[str, Any]) -> str | None:
     driver = info.get("CgroupDriver")
     if driver != "cgroupfs":
         return f"the engine's cgroup driver is {driver!r}, not 'cgroupfs'"
+    transport, local = engine_transport(os.environ.get("DOCKER_HOST") or "unix://")
+    if not local:
+        return f"the engine is reached over {transport} (DOCKER_HOST), so its cgroups are not this machine's"
     if str(info.get("Name")) != socket.gethostname():
         return "the engine runs on another machine (or in a VM), where the grader cannot make cgroups"
     if os.geteuid() != 0:

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ __all__ = [
     "ensure_dockerd_installed",
     "start_engine",
     "stop_engine",
+    "use_ssh_client",
 ]
 
 ENGINE_LOG = Path("/var/log/docker-diet-workshop-dockerd.log")
@@ -51,7 +52,8 @@ No Docker engine answers, and this user cannot start one. Pick one:
   - Docker Desktop (macOS, Windows, Linux): install it, start it, then run this command again.
   - Docker Engine on Debian/Ubuntu: `sudo apt-get install -y docker.io && sudo systemctl start docker`,
     or run `sudo workshop engine start` to let the workshop start dockerd in the background.
-  - A remote or rootless engine: set DOCKER_HOST (e.g. unix:///run/user/1000/docker.sock) and run again."""
+  - A remote or rootless engine: set DOCKER_HOST (unix:///run/user/1000/docker.sock, tcp://HOST:2376 with
+    DOCKER_TLS_VERIFY, or ssh://USER@HOST: needs the ssh client or `pip install paramiko`) and run again."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,18 @@ class EngineInfo:
 def connect(timeout: int = 600) -> docker.DockerClient:
     """A client for the engine named by DOCKER_HOST or the default socket; raises EngineUnavailable if none answers."""
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=timeout, use_ssh_client=use_ssh_client())
         client.ping()
     except DockerException as exc:
         raise EngineUnavailable(f"{HOW_TO_GET_AN_ENGINE}\n(detail: {exc})") from exc
     return client
+
+
+def use_ssh_client(environ: Mapping[str, str] | None = None) -> bool:
+    """For `DOCKER_HOST=ssh://...`: use the machine's `ssh` (as the docker CLI does: ~/.ssh/config, agents and jump
+    hosts work), else docker-py's paramiko (`pip install paramiko`). Either way the remote needs the docker CLI."""
+    host = (os.environ if environ is None else environ).get("DOCKER_HOST", "")
+    return host.startswith("ssh://") and shutil.which("ssh") is not None
 
 
 def engine_answers() -> bool:

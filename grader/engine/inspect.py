@@ -19,6 +19,7 @@ a time in a process (grade-class grades in threads): the grader's peak is one im
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -29,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import requests
 
+from grader.engine.engine_kind import CLASSIC, EngineKind, StoreSizes, engine_kind, store_sizes
 from grader.engine.image_files import read_package_facts
 from grader.engine.layer_index import JSON_MAX_BYTES, MAX_ENTRIES
 from grader.engine.layers import (
@@ -44,8 +47,8 @@ from grader.engine.layers import (
     store_layer,
     unindexed_layer,
 )
-from grader.engine.overlay_walk import read_bounded
-from grader.model import Healthcheck, ImageFacts, LayerFacts
+from grader.engine.overlay_walk import UNREADABLE_DIRECTORY, read_bounded
+from grader.model import Healthcheck, ImageFacts, ImageRead, LayerFacts
 
 __all__ = ["LayerIndex", "LayerSource", "clear_caches", "compressed_estimate", "index_layer_tar", "inspect_image",
            "merge_layers"]
@@ -64,8 +67,10 @@ def clear_caches(disk: bool = False) -> None:
 
 
 # --------------------------------------------------------------------------------------------- facts
-def _image_config_from_store(api: docker.APIClient, image_id: str) -> dict[str, Any] | None:
+def _image_config_from_store(api: docker.APIClient, image_id: str, kind: EngineKind) -> dict[str, Any] | None:
     """The image's config JSON (with history and empty_layer) read from the engine's image store, if readable."""
+    if not kind.local or kind.image_store != CLASSIC:
+        return None
     try:
         info = api.info()
         root, driver = info.get("DockerRootDir", "/var/lib/docker"), info.get("Driver", "overlay2")
@@ -109,16 +114,35 @@ def _healthcheck(config: dict[str, Any]) -> Healthcheck | None:
     )
 
 
-def _overlay_dirs(attrs: dict[str, Any]) -> list[str] | None:
+def _overlay_dirs(attrs: dict[str, Any], kind: EngineKind) -> list[str] | str:
+    """The image's overlay2 folders, lowest first, or why they cannot be read here."""
     driver = attrs.get("GraphDriver") or {}
     data = driver.get("Data") or {}
+    if not kind.local:
+        return f"the engine is reached over {kind.transport}: its storage is not this machine's"
+    if kind.image_store != CLASSIC:
+        return "the engine uses the containerd image store, which keeps no overlay2 folders"
     if driver.get("Name") != "overlay2" or not data.get("UpperDir"):
-        return None
+        return f"the engine's storage driver is {driver.get('Name') or '?'}, not overlay2"
     dirs = list(reversed(data["LowerDir"].split(":"))) if data.get("LowerDir") else []
     dirs.append(data["UpperDir"])
     if not all(os.access(d, os.R_OK | os.X_OK) for d in dirs):
-        return None
+        return ("the engine's layer folders are not readable here (Docker Desktop's VM, a rootless engine's, "
+                "or the grader is not root)")
     return dirs
+
+
+def _store_sizes(api: docker.APIClient, image_id: str, kind: EngineKind) -> StoreSizes | None:
+    """The containerd store's unpacked and content sizes (`GET /images/{id}/json?manifests=1`, API 1.48+)."""
+    if kind.image_store == CLASSIC:
+        return None
+    try:
+        server = str(api.version().get("ApiVersion", ""))
+        response = api.get(f"{api.base_url}/v{server}/images/{image_id}/json", params={"manifests": 1},
+                           timeout=60)
+        return store_sizes(response.json()) if response.ok else None
+    except (docker.errors.DockerException, requests.RequestException, ValueError, TypeError):
+        return None
 
 
 def base_layer_digests(api: docker.APIClient, base_image: str | None) -> list[str]:
@@ -157,7 +181,8 @@ def inspect_image(
             _IMAGES.move_to_end(key)
             return _IMAGES[key]
         digests: list[str] = list(attrs["RootFS"].get("Layers", []))
-        indexes, config, used = _layer_indexes(api, attrs, digests, source, use_disk_cache)
+        kind = engine_kind(api)
+        indexes, config, read = _layer_indexes(api, attrs, digests, (source, kind), use_disk_cache)
         base_count = _shared_prefix(digests, base_layer_digests(api, base_image))
         instructions = _layer_instructions(config, len(indexes))
         layers = tuple(
@@ -166,7 +191,8 @@ def inspect_image(
                        private_keys=index.private_keys, compression_ratio=index.compression_ratio)
             for i, (digest, index) in enumerate(zip(digests, indexes, strict=True))
         )
-        facts = _image_facts(attrs, config, layers, indexes, base_image, used)
+        facts = _image_facts(attrs, config, layers, indexes, base_image,
+                             _with_sizes(read, _store_sizes(api, key[0], kind)))
         _remember(key, facts)
         return facts
 
@@ -193,23 +219,45 @@ def _indexed(digests: list[str], budget: IndexBudget, use_cache: bool, use_disk_
         yield index
 
 
-def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[str], source: LayerSource,
-                   use_disk_cache: bool) -> tuple[list[LayerIndex], dict[str, Any] | None, LayerSource]:
-    """Each layer's index (from the caches first), the image config, and the source that was read."""
-    image_id = str(attrs["Id"])
-    dirs = _overlay_dirs(attrs) if source in (LayerSource.AUTO, LayerSource.OVERLAY2) else None
-    readable = dirs is not None and len(dirs) == len(digests)
-    if source is LayerSource.OVERLAY2 and not readable:
-        raise RuntimeError("overlay2 layer directories are not readable here")
+def _with_sizes(read: ImageRead, sizes: StoreSizes | None) -> tuple[ImageRead, int | None]:
+    """The read with the containerd store's content size, and the unpacked size to grade (None: the API's Size)."""
+    if sizes is None:
+        return read, None
+    return dataclasses.replace(read, content_bytes=sizes.content), sizes.unpacked
+
+
+def _unreadable(index: LayerIndex | None) -> bool:
+    """The overlay2 walk met a folder it may not read (a rootless engine's): the streamed save reads it all."""
+    return index is not None and (index.unindexed or "").startswith(UNREADABLE_DIRECTORY)
+
+
+def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[str],
+                   how: tuple[LayerSource, EngineKind],
+                   use_disk_cache: bool) -> tuple[list[LayerIndex], dict[str, Any] | None, ImageRead]:
+    """Each layer's index (from the caches first), the image config, and how the image was read."""
+    image_id, (source, kind) = str(attrs["Id"]), how
+    dirs = _overlay_dirs(attrs, kind) if source is not LayerSource.SAVE else "asked for a streamed save"
+    if isinstance(dirs, list) and len(dirs) != len(digests):
+        dirs = "the engine's layer folders do not match the image's layers"
+    if source is LayerSource.OVERLAY2 and isinstance(dirs, str):
+        raise RuntimeError(f"overlay2 layer directories cannot be read: {dirs}")
     use_cache = source is LayerSource.AUTO
     budget = IndexBudget()
-    if dirs is not None and readable:
+    read = ImageRead(source=LayerSource.SAVE.value, reason=str(dirs), image_store=kind.image_store,
+                     transport=kind.transport)
+    if isinstance(dirs, list):
         overlay = dirs
         indexes = list(_indexed(digests, budget, use_cache, use_disk_cache,
                                 lambda number, left: index_overlay_dir(overlay[number], left)))
-        return [i for i in indexes if i is not None], _image_config_from_store(api, image_id), LayerSource.OVERLAY2
+        if source is LayerSource.OVERLAY2 or not any(_unreadable(index) for index in indexes):
+            return ([i for i in indexes if i is not None], _image_config_from_store(api, image_id, kind),
+                    dataclasses.replace(read, source=LayerSource.OVERLAY2.value,
+                                        reason="the engine's overlay2 layer folders are readable here"))
+        read = dataclasses.replace(read, reason="a layer folder could not be read here (a rootless engine's "
+                                                "files belong to its own user ids)")
+        budget = IndexBudget()
     cached = list(_indexed(digests, budget, use_cache, use_disk_cache, lambda number, left: None))
-    config = _image_config_from_store(api, image_id)
+    config = _image_config_from_store(api, image_id, kind)
     if any(index is None for index in cached) or config is None:
         saved, saved_config = index_saved_image(api, image_id, IndexBudget())  # the stream holds every layer
         config = config or saved_config
@@ -217,7 +265,7 @@ def _layer_indexes(api: docker.APIClient, attrs: dict[str, Any], digests: list[s
             store_layer(digest, index, use_disk_cache)
         cached = [saved.get(digest) or index for digest, index in zip(digests, cached, strict=True)]
     empty = LayerIndex({}, frozenset(), frozenset(), {}, frozenset())
-    return [index if index is not None else empty for index in cached], config, LayerSource.SAVE
+    return [index if index is not None else empty for index in cached], config, read
 
 
 def _shared_prefix(mine: list[str], base: Iterable[str]) -> int:
@@ -231,14 +279,14 @@ def _shared_prefix(mine: list[str], base: Iterable[str]) -> int:
 
 
 def _image_facts(attrs: dict[str, Any], config: dict[str, Any] | None, layers: tuple[LayerFacts, ...],
-                 indexes: list[LayerIndex], base_image: str | None, source: LayerSource) -> ImageFacts:
+                 indexes: list[LayerIndex], base_image: str | None, read: tuple[ImageRead, int | None]) -> ImageFacts:
     """The frozen facts every check reads: config fields, merged file system, users, packages, history."""
     merged = merge_layers(indexes)
     packages = read_package_facts(indexes, merged)
     cfg = attrs.get("Config") or {}
     return ImageFacts(
         image_id=str(attrs["Id"]),
-        size_bytes=int(attrs.get("Size", 0)),
+        size_bytes=read[1] if read[1] is not None else int(attrs.get("Size", 0)),
         user=cfg.get("User") or "",
         healthcheck=_healthcheck(cfg),
         env=tuple(cfg.get("Env") or ()),
@@ -253,7 +301,8 @@ def _image_facts(attrs: dict[str, Any], config: dict[str, Any] | None, layers: t
         dpkg_packages=packages.dpkg,
         apk_packages=packages.apk,
         base_image=base_image,
-        inspect_source=source.value,
+        inspect_source=read[0].source,
+        read=read[0],
         history=tuple(_instruction(h.get("created_by", "")) for h in (config or {}).get("history", [])),
         unindexed=next((f"layer {number + 1}: {index.unindexed}" for number, index in enumerate(indexes)
                         if index.unindexed), None),
@@ -263,5 +312,8 @@ def _image_facts(attrs: dict[str, Any], config: dict[str, Any] | None, layers: t
 
 def compressed_estimate(facts: ImageFacts) -> int:
     """What a registry stores and a node pulls: each layer's bytes times gzip's ratio on a sample of its largest
-    files (a typical 0.4 where no sample could be read, e.g. from a streamed `docker save`)."""
+    files (a typical 0.4 where no sample could be read, e.g. from a streamed `docker save`). The containerd image
+    store knows the real figure, its compressed blobs' size, which is used as it is."""
+    if facts.read.content_bytes:
+        return facts.read.content_bytes
     return int(sum(layer.size_bytes * (layer.compression_ratio or COMPRESSION_RATIO) for layer in facts.layers))

@@ -23,8 +23,10 @@ from grader.engine.layer_index import (
 )
 from grader.model import FileEntry
 
-__all__ = ["index_overlay_dir", "read_bounded"]
+__all__ = ["UNREADABLE_DIRECTORY", "index_overlay_dir", "read_bounded"]
 
+#: How an index says a folder of the layer could not be read (inspect.py then streams the image instead).
+UNREADABLE_DIRECTORY = "a directory could not be read"
 _SAMPLE_FILES = 8
 _SAMPLE_BYTES = 16 * 1024
 _SAMPLE_WINDOWS = 4
@@ -112,7 +114,7 @@ def index_overlay_dir(root: str, budget: IndexBudget | None = None) -> LayerInde
         try:
             _walk_directory(collector, prefix, directory, stack, largest)
         except OSError as exc:
-            collector.unindexed = collector.unindexed or f"a directory could not be read (/{prefix}: {exc.strerror})"
+            collector.unindexed = collector.unindexed or f"{UNREADABLE_DIRECTORY} (/{prefix}: {exc.strerror})"
     if stack:
         collector.unindexed = collector.unindexed or collector.budget.exhausted_reason
     total = sum(entry.size for entry in collector.files.values())

@@ -4,7 +4,7 @@ headers).
 
 Nothing here holds more than a bounded piece of the stream: member data is skipped in 1 MB reads, a wanted file is
 read only up to its bound, long-name and PAX headers only up to HEADER_MAX_BYTES, the image's JSON only up to
-JSON_MAX_BYTES, and the read-ahead thread keeps at most 64 MB in flight. A stream that ends early (the engine
+JSON_MAX_BYTES, and the read-ahead thread keeps at most 16 MB in flight. A stream that ends early (the engine
 restarted mid-save) raises SaveStreamError: an index cut short is never returned, so it is never cached.
 """
 
@@ -13,11 +13,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from queue import Full, Queue
-from typing import IO, Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any, cast
 
 import docker
 
@@ -32,39 +30,24 @@ from grader.engine.layer_index import (
     is_key_candidate,
     is_wanted,
 )
+from grader.engine.save_stream import ByteStream, Member, saved_image_stream
 from grader.model import FileEntry
 
-__all__ = ["SaveStreamError", "TarMember", "index_layer_tar", "index_saved_image", "iter_tar"]
+__all__ = ["ZSTD_MAGIC", "ZSTD_MISSING", "SaveStreamError", "TarMember", "index_layer_tar", "index_saved_image",
+           "index_saved_stream", "iter_tar"]
 
 _BLOCK = 512
 _ZERO_BLOCK = b"\0" * _BLOCK
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: What a grade says when the image holds a zstd layer and the decoder is missing.
+ZSTD_MISSING = ("a layer of the saved image is zstd-compressed (the containerd image store keeps layers as they were "
+                "pulled or built), and reading it needs the `zstandard` package, which `python3 grader/bootstrap.py` "
+                "installs; or rebuild the image with gzip layers (`--output type=docker,compression=gzip`)")
 _REFUSED = b"!"  # the type of a pseudo-member: a header over HEADER_MAX_BYTES, skipped unread
 
 
 class SaveStreamError(docker.errors.DockerException):
     """The image's tar stream ended early or is not a tar: the engine failed under us, not the learner."""
-
-
-class _ChunkReader(io.RawIOBase):
-    """A file object over an iterator of byte chunks (the engine's `docker save` stream), never on disk."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-        self._buffer = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-        count = min(len(target), len(self._buffer))
-        target[:count] = self._buffer[:count]
-        self._buffer = self._buffer[count:]
-        return count
 
 
 def _read_exactly(stream: IO[bytes], count: int) -> bytes:
@@ -74,7 +57,11 @@ def _read_exactly(stream: IO[bytes], count: int) -> bytes:
     return data
 
 
-def _skip(stream: IO[bytes], count: int) -> None:
+def _skip(stream: IO[bytes] | ByteStream | Member, count: int) -> None:
+    if isinstance(stream, ByteStream | Member):  # drops the bytes without copying them
+        if stream.skip(count) < count:
+            raise SaveStreamError("the image's tar stream ended early")
+        return
     while count > 0:
         chunk = stream.read(min(count, 1 << 20))
         if not chunk:
@@ -213,81 +200,19 @@ def index_layer_tar(stream: IO[bytes], budget: IndexBudget | None = None) -> Lay
     return collector.finish()
 
 
-class _Bounded(io.RawIOBase):
-    """The next `size` bytes of a stream, as a file (one member of the saved image, read in place)."""
-
-    def __init__(self, source: IO[bytes], size: int) -> None:
-        self._source = source
-        self.remaining = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        if self.remaining <= 0:
-            return 0
-        data = self._source.read(min(len(target), self.remaining))
-        target[: len(data)] = data
-        self.remaining -= len(data)
-        return len(data)
-
-
-def _prefetched(chunks: Iterator[bytes], depth: int = 16) -> Iterator[bytes]:
-    """Read ahead in a thread, so the engine streams at its own pace while we parse (2 cores, 2 jobs). When the
-    reader stops early, the thread stops too (it never blocks forever on a full queue)."""
-    queue: Queue[bytes | BaseException | None] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: bytes | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.5)
-                return True
-            except Full:
-                continue
-        return False
-
-    def pump() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, raised there
-            put(exc)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        while (item := queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
-def _saved_image_stream(api: docker.APIClient, image_id: str) -> IO[bytes]:
-    """`docker save` as a buffered file, read ahead by a thread (4 MB chunks, up to 64 MB in flight)."""
-    chunks = api.get_image(image_id, chunk_size=4 << 20)
-    return io.BufferedReader(_ChunkReader(_prefetched(iter(chunks))), 4 << 20)
-
-
-def _drain(member: IO[bytes]) -> None:
-    while member.read(1 << 20):
-        pass
-
-
-def _saved_member(member: io.BufferedReader[Any], size: int, budget: IndexBudget) -> LayerIndex | Any:
+def _saved_member(member: Member, size: int, budget: IndexBudget) -> LayerIndex | Any:
     """One member of the saved image: a layer (tar or gzip blob) as its index, a small JSON document parsed, or
     None (anything else is skipped unread)."""
     head = member.peek(_BLOCK)[:_BLOCK]
     if len(head) == _BLOCK and head[257:262] == b"ustar":
-        return index_layer_tar(member, budget)
+        return index_layer_tar(cast(IO[bytes], member), budget)
     if head[:2] == b"\x1f\x8b":  # a gzip layer blob, as the containerd image store saves them
         try:
-            return index_layer_tar(gzip.GzipFile(fileobj=member), budget)  # type: ignore[arg-type]
+            return index_layer_tar(gzip.GzipFile(fileobj=cast(IO[bytes], member)), budget)  # type: ignore[arg-type]
         except (EOFError, OSError, zlib.error) as exc:
             raise SaveStreamError(f"a gzip layer of the saved image is cut short or corrupt ({exc})") from None
+    if head[:4] == ZSTD_MAGIC:  # a zstd layer blob (`compression=zstd` builds, some pulled images)
+        return _index_zstd(member, budget)
     if size > JSON_MAX_BYTES or head[:1] not in (b"{", b"["):
         return None
     try:
@@ -296,18 +221,53 @@ def _saved_member(member: io.BufferedReader[Any], size: int, budget: IndexBudget
         return None
 
 
-def index_saved_image(api: docker.APIClient, image_id: str,
-                      budget: IndexBudget | None = None) -> tuple[dict[str, LayerIndex], dict[str, Any]]:
-    """Stream `docker save` once: every layer indexed and keyed by its diff id, plus the image config.
+def _index_zstd(member: Member, budget: IndexBudget) -> LayerIndex:
+    """A zstd layer blob, decompressed as it streams (at most one zstd window, 8 MiB for layers, in memory)."""
+    try:
+        import zstandard
+    except ImportError:
+        raise SaveStreamError(ZSTD_MISSING) from None
+    reader = zstandard.ZstdDecompressor().stream_reader(cast(IO[bytes], member), read_size=1 << 20, closefd=False)
+    try:
+        return index_layer_tar(io.BufferedReader(reader, 1 << 20), budget)
+    except zstandard.ZstdError as exc:
+        raise SaveStreamError(f"a zstd layer of the saved image is cut short or corrupt ({exc})") from None
 
-    Layers are keyed by their path in the archive while streaming; manifest.json (at the end) and the config's
+
+def _blob_path(descriptor: Any) -> str:
+    digest = str(descriptor.get("digest", "")) if isinstance(descriptor, dict) else ""
+    return "blobs/" + digest.replace(":", "/", 1)
+
+
+def _layer_paths(docs: dict[str, Any]) -> list[str]:
+    """The layers' paths in the archive, bottom first: from Docker's manifest.json, or else from the OCI layout's
+    index.json through its (first) image manifest, as a containerd image store's `docker save` may write it."""
+    manifest = docs.get("manifest.json")
+    if isinstance(manifest, list) and manifest and isinstance(manifest[0], dict):
+        return [str(path) for path in manifest[0].get("Layers", [])]
+    node = docs.get("index.json")
+    for _ in range(3):  # index -> (nested index ->) image manifest
+        if not isinstance(node, dict):
+            return []
+        if "layers" in node:
+            return [_blob_path(layer) for layer in node["layers"]]
+        node = docs.get(_blob_path((node.get("manifests") or [None])[0]))
+    return []
+
+
+def index_saved_stream(source: IO[bytes] | ByteStream,
+                       budget: IndexBudget | None = None) -> tuple[dict[str, LayerIndex], dict[str, Any]]:
+    """Read a saved image (`docker save`: Docker's layout or OCI's) from a stream, once: every layer indexed and
+    keyed by its diff id, plus the image config.
+
+    Layers are keyed by their path in the archive while streaming; the manifest (at the end) and the config's
     rootfs list then give each its diff id, so nothing is hashed and nothing is written to disk. The layers share
     one IndexBudget (the image's)."""
-    reader = _saved_image_stream(api, image_id)
+    reader = source if isinstance(source, ByteStream) else ByteStream(iter(lambda: source.read(1 << 20), b""))
     budget = budget or IndexBudget()
     by_path: dict[str, LayerIndex] = {}
     config: dict[str, Any] = {}
-    manifest: list[Any] = []
+    docs: dict[str, Any] = {}
     while (header := reader.read(_BLOCK)) != _ZERO_BLOCK:
         if len(header) < _BLOCK:
             raise SaveStreamError("the saved image ended before its end-of-archive blocks")
@@ -316,17 +276,22 @@ def index_saved_image(api: docker.APIClient, image_id: str,
         if header[156:157] not in (b"0", b"\0") or size == 0:
             _skip(reader, _padded(size))
             continue
-        member = io.BufferedReader(_Bounded(reader, size), 1 << 20)
+        member = Member(reader, size)
         found = _saved_member(member, size, budget)
         if isinstance(found, LayerIndex):
             by_path[name] = found
-        elif name == "manifest.json" and isinstance(found, list):
-            manifest = found
         elif isinstance(found, dict) and "rootfs" in found:
             config = found
-        _drain(member)
+        elif name in ("manifest.json", "index.json") or isinstance(found, dict) and "layers" in found:
+            docs[name] = found
+        _skip(member, member.remaining)
         _skip(reader, _padded(size) - size)
-    paths = manifest[0].get("Layers", []) if manifest and isinstance(manifest[0], dict) else []
     diff_ids = config.get("rootfs", {}).get("diff_ids", [])
-    return {diff_id: by_path[path] for diff_id, path in zip(diff_ids, paths, strict=False)
+    return {diff_id: by_path[path] for diff_id, path in zip(diff_ids, _layer_paths(docs), strict=False)
             if path in by_path}, config
+
+
+def index_saved_image(api: docker.APIClient, image_id: str,
+                      budget: IndexBudget | None = None) -> tuple[dict[str, LayerIndex], dict[str, Any]]:
+    """Stream `docker save` once (one request, read ahead by a thread, never on disk) into `index_saved_stream`."""
+    return index_saved_stream(saved_image_stream(api, image_id), budget)

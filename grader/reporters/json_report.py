@@ -7,6 +7,7 @@ prairielearn-results.schema.json describe the course platforms' formats (gradesc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "id": b.image_id, "tag": b.tag, "size_bytes": report.image_size_bytes,
             "compressed_bytes_estimate": report.compressed_bytes_estimate, "build_seconds": b.seconds,
             "context_bytes": b.context_bytes, "base": report.base_image, "backend": b.backend,
-            "cached_steps": b.cached_steps}),
+            "cached_steps": b.cached_steps, "read": _optional(report.image_read, dataclasses.asdict)}),
         "checks": [_check(c) for c in report.checks],
         "article": _optional(comparison.article if comparison else None, lambda a: {
             "before_bytes": a.before_bytes, "after_bytes": a.after_bytes, "build_before_s": a.build_before_s,

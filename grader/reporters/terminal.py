@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.table import Table
 
-from grader.model import Report, Status
+from grader.model import ImageRead, Report, Status
 from grader.reporters.plain import brief_value, comparison_heading, comparison_rows, points_text
 from grader.reporters.sanitize import strip_control
+from grader.units import human_bytes
 
-__all__ = ["escape", "print_report", "render"]
+__all__ = ["escape", "print_report", "read_line", "render"]
 
 _MARK = {Status.PASS: "[green]PASS[/]", Status.FAIL: "[red]FAIL[/]", Status.ERROR: "[magenta]ERROR[/]",
          Status.SKIPPED: "[yellow]SKIP[/]"}
@@ -60,7 +61,17 @@ def print_report(report: Report, console: Console | None = None) -> None:
         extra = f" + {bonus:g} bonus" if bonus else ""
         console.print(f"\n[bold {colour}]Score: {report.score - bonus:g}/{report.max_score:g}{extra} "
                       f"({report.percent:g}%)[/]")
+    if report.image_read is not None:
+        console.print(f"[dim]{escape(read_line(report.image_read))}[/]")
     _print_comparison(report, console)
+
+
+def read_line(read: ImageRead) -> str:
+    """One line saying how the image was read: 'Image read from the overlay2 folders (...)', or a streamed save."""
+    how = "from the engine's overlay2 folders" if read.source == "overlay2" else "through one streamed docker save"
+    store = f"; containerd image store, {human_bytes(read.content_bytes)} of compressed content" \
+        if read.content_bytes else ("; containerd image store" if read.image_store == "containerd" else "")
+    return f"Image read {how} ({read.reason}); engine over {read.transport}{store}."
 
 
 def _print_comparison(report: Report, console: Console) -> None:
