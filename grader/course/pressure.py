@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from grader.engine.confinement import BUILDKIT_PARENT, CGROUP_FS
+from grader.engine.confinement import BUILDKIT_PARENT, CGROUP_FS, cgroup_counter
 from grader.engine.limits import Limits, free_bytes, free_inodes
 
 __all__ = [
@@ -65,17 +65,6 @@ class Reading:
     pid_max: int
 
 
-def _counter(path: Path, key: str) -> int:
-    try:
-        for line in path.read_text().splitlines():
-            name, _, value = line.partition(" ")
-            if name == key:
-                return int(value)
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def _tasks() -> tuple[int, int]:
     try:
         total = int(Path("/proc/loadavg").read_text().split()[3].split("/")[1])
@@ -87,8 +76,8 @@ def _tasks() -> tuple[int, int]:
 def read_pressure(paths: tuple[Path, ...] | None = None) -> Reading:
     tasks, pid_max = _tasks()
     return Reading(time.monotonic(), free_bytes(paths), free_inodes(paths),
-                   _counter(CGROUP_FS / "pids" / BUILDKIT_PARENT / "pids.events", "max"),
-                   _counter(CGROUP_FS / "memory" / BUILDKIT_PARENT / "memory.oom_control", "oom_kill"),
+                   cgroup_counter(CGROUP_FS / "pids" / BUILDKIT_PARENT / "pids.events", "max"),
+                   cgroup_counter(CGROUP_FS / "memory" / BUILDKIT_PARENT / "memory.oom_control", "oom_kill"),
                    tasks, pid_max)
 
 

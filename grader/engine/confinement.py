@@ -36,6 +36,7 @@ __all__ = [
     "GROUP",
     "buildkit_oom_kills",
     "cap_buildkit",
+    "cgroup_counter",
     "hit_limits",
     "kill_all",
     "make_build_cgroup",
@@ -143,7 +144,8 @@ def kill_all(cgroup: BuildCgroup) -> int:
     return killed
 
 
-def _counter(path: Path, key: str) -> int:
+def cgroup_counter(path: Path, key: str) -> int:
+    """A `key value` line's value in a cgroup file (pids.events, memory.oom_control), 0 when absent."""
     try:
         for line in path.read_text().splitlines():
             name, _, value = line.partition(" ")
@@ -171,10 +173,10 @@ def hit_limits(cgroup: BuildCgroup) -> tuple[str, ...]:
     """Which limits the build ran into, from the kernel's own counters: "memory", "pids"."""
     hits: list[str] = []
     for directory in cgroup.dirs:
-        if _counter(directory / "memory.oom_control", "oom_kill") or _counter(directory / "memory.events",
+        if cgroup_counter(directory / "memory.oom_control", "oom_kill") or cgroup_counter(directory / "memory.events",
                                                                                   "oom_kill"):
             hits.append("memory")
-        if _counter(directory / "pids.events", "max") or _at_pids_max(directory):
+        if cgroup_counter(directory / "pids.events", "max") or _at_pids_max(directory):
             hits.append("pids")
     return tuple(dict.fromkeys(hits))
 
@@ -258,7 +260,7 @@ def cap_buildkit(info: Mapping[str, Any], limits: Limits) -> str | None:
 
 def buildkit_oom_kills() -> int:
     """OOM kills at the BuildKit parent (the engine-wide cap), for telling a learner why a step died."""
-    return _counter(_v1("memory", BUILDKIT_PARENT, "memory.oom_control"), "oom_kill")
+    return cgroup_counter(_v1("memory", BUILDKIT_PARENT, "memory.oom_control"), "oom_kill")
 
 
 class BuildkitStepLimiter:
@@ -299,7 +301,7 @@ class BuildkitStepLimiter:
                     self._seen.add(step)
                     self._limit(step)
             for step in list(self.limited):
-                self.oom_kills = max(self.oom_kills, _counter(
+                self.oom_kills = max(self.oom_kills, cgroup_counter(
                     _v1("memory", BUILDKIT_PARENT, step, "memory.oom_control"), "oom_kill"))
                 self.pids_hit = self.pids_hit or _at_pids_max(_v1("pids", BUILDKIT_PARENT, step))
             self._stop.wait(self.poll_s)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from grader.notebook.image_api import lesson_tag
+from grader.notebook.engine_gate import LessonStopped, require_engine
+from grader.notebook.image_api import engine_version, lesson_tag
 from grader.paths import PROJECT_LABEL
 
 __all__ = [
@@ -43,44 +44,12 @@ _STEP = re.compile(r"^#\d+ \[(?:[\w.-]+ )?\d+/\d+\] (.*)$")
 
 
 _LABEL = f"{PROJECT_LABEL}=lesson"
-#: What to do when no engine answers (the doctor's first line says the same).
-NO_ENGINE_ADVICE = """\
-No Docker engine answers. Pick one:
-  - Docker Desktop (macOS, Windows, Linux): install it and start it;
-  - Docker Engine on Debian/Ubuntu: `sudo apt-get install -y docker.io && sudo systemctl start docker`,
-    or `sudo workshop engine start`."""
-
-
 def _docker(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     """One `docker` CLI command; never raises for a failed command (see returncode)."""
     try:
         return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout_s, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return subprocess.CompletedProcess(["docker", *args], 1, "", str(exc))
-
-
-class LessonStopped(Exception):  # noqa: N818 - the lesson stops on purpose; not an error of the code
-    """Stops a lesson's "Run All" with a message only: IPython calls `_render_traceback_` instead of printing a
-    traceback, and Jupyter stops "Run All" at the cell that raised."""
-
-    def _render_traceback_(self) -> list[str]:
-        return str(self).splitlines()
-
-
-def engine_version() -> str | None:
-    """The engine's version, or None when no engine answers."""
-    done = _docker("version", "--format", "{{.Server.Version}}", timeout_s=30)
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def require_engine() -> str:
-    """The engine's version when one answers; otherwise raise LessonStopped with the doctor's advice."""
-    version = engine_version()
-    if version is None:
-        raise LessonStopped("This lesson stops here: it builds and runs images, and no Docker engine answers.\n"
-                            f"{NO_ENGINE_ADVICE}\nThen run `workshop doctor`, and run the lesson again "
-                            "(Run → Run All Cells).")
-    return f"Docker engine {version} answers: the lesson can build."
 
 
 def buildkit_version() -> str:
