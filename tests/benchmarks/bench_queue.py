@@ -42,7 +42,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import redis  # noqa: E402
 from course.helpers import EXERCISE, write_submission  # noqa: E402
 from workers.conftest import RedisServer, Worker  # noqa: E402
-from workers.second_engine import SecondEngine  # noqa: E402
+from workers.second_engine import BASES, SecondEngine, offline_class  # noqa: E402
 
 from grader.api import GradeConfig  # noqa: E402
 from grader.course.classroom import ClassResult, Outcome, grade_class  # noqa: E402
@@ -50,31 +50,12 @@ from grader.queue.submit import QueueRun  # noqa: E402
 
 MODES = ("local-1", "local", "queue-1x1", "queue-1", "queue-2x2")
 TWO_ENGINE_MODES = ("queue-1e", "queue-2e")
-#: Every base the fastapi exercise allows: the workers' fingerprints include their ids.
-BASES = ("python:3.11", "python:3.11-slim", "debian:bookworm-slim")
-OFFLINE = """FROM python:3.11-slim
-WORKDIR /app
-COPY app ./app
-LABEL learner="bench-{i}"
-USER 1000
-CMD ["python", "-m", "http.server", "8000"]
-"""
 
 
 def make_class(root: Path, count: int) -> Path:
     for i in range(count):
         folder = write_submission(root / f"learner{i:03d}" / EXERCISE, "solution")
         (folder / "Dockerfile").write_text((folder / "Dockerfile").read_text() + f'LABEL learner="bench-{i}"\n')
-    return root
-
-
-def make_offline_class(root: Path, count: int) -> Path:
-    """Submissions that build without network: an engine with `--bridge=none` builds them."""
-    for i in range(count):
-        folder = root / f"learner{i:03d}" / EXERCISE
-        folder.mkdir(parents=True)
-        (folder / "Dockerfile").write_text(OFFLINE.format(i=i))
-        (folder / ".dockerignore").write_text("docs\ntests\n*.md\n.env*\n")
     return root
 
 
@@ -127,6 +108,8 @@ def run_mode(mode: str, subs: Path, work: Path, server: RedisServer, second: str
     wall = time.monotonic() - started
     grading = sum(outcome.seconds for outcome in result.graded)
     errors = sum(1 for outcome in result.graded if outcome.report.get("error"))
+    for outcome in [outcome for outcome in result.graded if outcome.report.get("error")][:1]:
+        print(f"{mode}: {errors} errors, e.g. {outcome.report['error']}", file=sys.stderr)
     return {"wall": wall, "per_min": 60 * len(result.graded) / wall, "first": first[0] if first else float("nan"),
             "overhead": (wall - grading) / max(1, len(result.graded)), "graded": len(result.graded),
             "errors": errors, "by": graded_by(server, since) if workers else "-"}
@@ -143,7 +126,7 @@ def main() -> int:
         parser.error(f"{', '.join(TWO_ENGINE_MODES)} grade another class: run them apart from the others")
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as folder, contextlib.ExitStack() as stack:
         work = Path(folder)
-        subs = (make_offline_class if offline else make_class)(work / "subs", args.count)
+        subs = (offline_class if offline else make_class)(work / "subs", args.count)
         second = None
         if "queue-2e" in modes:
             engine = stack.enter_context(SecondEngine())

@@ -20,9 +20,29 @@ from types import TracebackType
 
 import docker
 
-__all__ = ["SecondEngine", "docker0_state"]
+__all__ = ["BASES", "SecondEngine", "docker0_state", "offline_class"]
 
 NAMESPACE = "ddw-second-engine"
+#: Every base the fastapi exercise allows: the workers' fingerprints include their ids, so all are copied.
+BASES = ("python:3.11", "python:3.11-slim", "debian:bookworm-slim")
+#: A fastapi submission with no RUN: it builds on an engine without network (the app will not answer: no deps).
+OFFLINE = """FROM python:3.11-slim
+WORKDIR /app
+COPY app ./app
+LABEL learner="{name}"
+USER 1000
+CMD ["python", "-m", "http.server", "8000"]
+"""
+
+
+def offline_class(root: Path, count: int, exercise: str = "fastapi") -> Path:
+    """`count` learners, each with the offline Dockerfile and a label of their own."""
+    for i in range(count):
+        folder = root / f"learner{i:03d}" / exercise
+        folder.mkdir(parents=True)
+        (folder / "Dockerfile").write_text(OFFLINE.format(name=f"learner{i}"))
+        (folder / ".dockerignore").write_text("docs\ntests\n*.md\n.env*\n")
+    return root
 
 
 def docker0_state() -> str:
