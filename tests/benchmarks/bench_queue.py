@@ -11,8 +11,9 @@ afresh (`--fresh`: the remembered container runs are forgotten, every container 
     queue-1x1   one worker, one grading at a time             queue-1  one worker, its default concurrency
     queue-2x2   two workers of 2 gradings each: on this one engine (queue-2e: two engines), the same width as
                 local and queue-1 (4 on 2 cores), split over two workers
-    queue-1e    one worker on the shared engine, its default concurrency     } the OFFLINE class below, no
-    queue-2e    that worker plus one on a second dockerd (tests/workers/       } naive baseline (it needs apt)
+    queue-1ex1  one worker on the shared engine, one grading at a time       } the OFFLINE class below, no
+    queue-1e    one worker on the shared engine, its default concurrency     } naive baseline (it needs apt)
+    queue-2e    that worker plus one on a second dockerd (tests/workers/
                 second_engine.py), each at its default concurrency
 
 The offline class (the -e modes): `--count` learners, each `FROM python:3.11-slim`, a COPY of the app, a LABEL of
@@ -49,7 +50,7 @@ from grader.course.classroom import ClassResult, Outcome, grade_class  # noqa: E
 from grader.queue.submit import QueueRun  # noqa: E402
 
 MODES = ("local-1", "local", "queue-1x1", "queue-1", "queue-2x2")
-TWO_ENGINE_MODES = ("queue-1e", "queue-2e")
+TWO_ENGINE_MODES = ("queue-1ex1", "queue-1e", "queue-2e")
 
 
 def make_class(root: Path, count: int) -> Path:
@@ -66,7 +67,7 @@ def _grade(subs: Path, out: Path, mode: str, url: str, first: list[float]) -> Cl
         if not first:
             first.append(time.monotonic() - started)
 
-    config = GradeConfig(baseline=not mode.endswith("e"))
+    config = GradeConfig(baseline=mode not in TWO_ENGINE_MODES)
     common = {"config": config, "exercises": (EXERCISE,), "fresh": True, "progress": progress}
     if mode.startswith("local"):
         return grade_class(subs, out, jobs=1 if mode == "local-1" else None, **common)  # type: ignore[arg-type]
@@ -87,12 +88,12 @@ def graded_by(server: RedisServer, since: float) -> str:
 def run_mode(mode: str, subs: Path, work: Path, server: RedisServer, second: str | None) -> dict[str, float | str]:
     workers: list[Worker] = []
     if mode.startswith("queue"):
-        count, width = {"queue-1x1": (1, 1), "queue-1": (1, 0), "queue-2x2": (2, 2), "queue-1e": (1, 0),
-                        "queue-2e": (2, 0)}[mode]
+        count, width = {"queue-1x1": (1, 1), "queue-1": (1, 0), "queue-2x2": (2, 2), "queue-1ex1": (1, 1),
+                        "queue-1e": (1, 0), "queue-2e": (2, 0)}[mode]
         client = redis.Redis(port=server.port)
         for i in range(count):
             env = dict(os.environ, DOCKER_HOST=second) if i == 1 and mode == "queue-2e" and second else None
-            name = f"bench{i}" if mode[-1] != "e" else ("main-engine", "second-engine")[i]
+            name = f"bench{i}" if mode not in TWO_ENGINE_MODES else ("main-engine", "second-engine")[i]
             workers.append(Worker(server.url, name, work / f"{mode}-{i}.log", concurrency=width or None,
                                   env=env))
         for worker in workers:
@@ -147,7 +148,7 @@ def main() -> int:
     print("| mode | graded | errors | wall s | per minute | first result s | overhead per job s | graded by |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for mode, row in rows.items():
-        overhead = f"{row['overhead']:.2f}" if mode in ("local-1", "queue-1x1") else "-"
+        overhead = f"{row['overhead']:.2f}" if mode in ("local-1", "queue-1x1", "queue-1ex1") else "-"
         print(f"| {mode} | {row['graded']:.0f} | {row['errors']:.0f} | {row['wall']:.1f} | {row['per_min']:.1f} | "
               f"{row['first']:.1f} | {overhead} | {row['by']} |")
     if "local-1" in rows and "queue-1x1" in rows:
