@@ -25,6 +25,7 @@ SLOW_MODULES = frozenset({
     "tests/workers/test_queue.py",
     "tests/workers/test_queue_failures.py",
     "tests/workers/test_serve_browser.py",
+    "tests/workers/test_two_engines.py",
 })
 LINT_MODULES = frozenset({"tests/test_static.py"})
 NO_ENGINE_SOCKET = "unix:///nonexistent/docker-diet-workshop-fast-lane.sock"
