@@ -104,6 +104,22 @@ class Prediction:
             return choice_feedback(self.answer, str(self._measured), self._explanation)
         return number_feedback(self.answer, float(self._measured), self.unit, explanation=self._explanation)
 
+    def question_html(self) -> str:
+        """The question and its choices (what a viewer without widgets shows in place of the input)."""
+        choices = "".join(f"<li>{escape(c)}</li>" for c in self.choices)
+        return (f"<div class='ddw-predict'><p><b>Predict:</b> {escape(self.question)}"
+                f"{f' (in {escape(self.unit)})' if self.unit else ''}</p>{f'<ul>{choices}</ul>' if choices else ''}"
+                "</div>")
+
+    def static_html(self) -> str:
+        """The question, the choices and, folded, what was measured with the explanation and the feedback."""
+        if self._measured is None:
+            return self.question_html()
+        unit = f" {escape(self.unit)}" if self.unit and not self.choices else ""
+        return (self.question_html() + "<details class='ddw-answer'><summary>Answer: what was measured</summary>"
+                f"<p><b>{escape(str(self._measured))}{unit}</b></p><p>{escape(self._explanation)}</p>"
+                f"{self.feedback_html()}</details>")
+
     def _refresh(self) -> None:
         if self.feedback is not None:
             self.feedback.value = self.feedback_html()
@@ -112,20 +128,19 @@ class Prediction:
         """Compare the answer with what was measured; returns the feedback to display."""
         self._measured, self._explanation = measured, explanation
         if self.feedback is None:
-            return html(self.feedback_html())
+            return html(self.static_html())
         self._refresh()
-        return with_fallback(self.feedback, lambda: str(self.feedback.value) if self.feedback else "")
+        return with_fallback(self.feedback, self.static_html)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         if self._w is None or self.input is None:
-            display(html(f"<p><b>Predict:</b> {escape(self.question)}</p>"))  # type: ignore[no-untyped-call]
+            display(html(self.question_html()))  # type: ignore[no-untyped-call]
             return
         box = self._w.VBox([self._w.HTML(value=f"<div class='ddw-predict'><b>Predict:</b> "
                                                f"{escape(self.question)}</div>"), self.input])
-        fallback = f"<p><b>Predict:</b> {escape(self.question)}</p>"
-        display(with_fallback(box, lambda: fallback))  # type: ignore[no-untyped-call]
+        display(with_fallback(box, self.question_html))  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,14 @@ class Question:
     options: tuple[str, ...]
     correct: int
     explanations: tuple[str, ...]
+
+    def static_html(self) -> str:
+        """The question, its options and (in a closed <details>) the answer with every option's explanation."""
+        options = "".join(f"<li>{escape(o)}</li>" for o in self.options)
+        why = "".join(f"<li>{escape(o)}: {escape(e)}</li>" for o, e in zip(self.options, self.explanations,
+                                                                           strict=True))
+        return (f"<li>{escape(self.text)}<ul>{options}</ul><details class='ddw-answer'><summary>Answer</summary>"
+                f"<p><b>{escape(self.options[self.correct])}</b></p><ul>{why}</ul></details></li>")
 
     def feedback(self, choice: int | None) -> str:
         if choice is None:
@@ -184,9 +207,8 @@ class Quiz:
         return sum(choice == q.correct for choice, q in zip(self.choices, self.questions, strict=True))
 
     def _text_html(self) -> str:
-        items = "".join(f"<li>{escape(q.text)}<ul>" + "".join(f"<li>{escape(o)}</li>" for o in q.options)
-                        + "</ul></li>" for q in self.questions)
-        return f"<div class='ddw-quiz'><b>Quiz</b><ol>{items}</ol></div>"
+        """Questions, options and, folded, each answer and why: readable where widgets cannot run."""
+        return f"<div class='ddw-quiz'><b>Quiz</b><ol>{''.join(q.static_html() for q in self.questions)}</ol></div>"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

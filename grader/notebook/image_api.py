@@ -31,8 +31,10 @@ from grader.paths import PROJECT_LABEL
 
 __all__ = [
     "COMPRESSION_RATIO",
+    "ENGINE_ERRORS",
     "HOW_TO_GET_AN_ENGINE",
     "HistoryRow",
+    "LESSON_BACKEND",
     "LESSON_LABELS",
     "LESSON_REPO",
     "LessonImage",
@@ -100,6 +102,12 @@ def _api() -> Iterator[docker.APIClient]:
         client.close()
 
 
+#: What the engine raises when it fails under a lesson (the lesson shows the message, not a traceback).
+ENGINE_ERRORS: tuple[type[Exception], ...] = (docker.errors.DockerException,)
+#: The lessons' own builds: "auto" is buildx where it works, the classic builder where it does not.
+LESSON_BACKEND = "auto"
+
+
 def engine_version() -> str | None:
     """The engine's version when one answers within 10 s, else None (the lessons' first cell stops on None)."""
     try:
@@ -118,14 +126,15 @@ def lesson_tag(name: str) -> str:
 
 def build_app_image(name: str, dockerfile_text: str, app_dir: Path, dockerignore_text: str | None = None, *,
                     nocache: bool = False, timeout_s: float = 1800) -> LessonImage:
-    """Build a Dockerfile against an app folder with the classic builder, tagged `lesson:<name>`.
+    """Build a Dockerfile against an app folder, tagged `lesson:<name>`: with BuildKit where `docker buildx` works
+    (Docker's default builder since Engine 23), else with the classic builder (LESSON_BACKEND).
 
     Raises grader.errors.GradeError (BuildFailed names the step and carries the log's tail) when a step fails.
     """
     info = parse_dockerfile(dockerfile_text)
     context = assemble_context(app_dir, dockerfile_text, dockerignore_text)
     with _api() as api:
-        builder = choose_builder(api, "classic")
+        builder = choose_builder(api, LESSON_BACKEND)
         build = builder.build(BuildRequest(context, info, lesson_tag(name), dict(LESSON_LABELS), nocache=nocache,
                                            timeout_s=timeout_s))
         size = int(api.inspect_image(build.image_id)["Size"])  # type: ignore[no-untyped-call]
@@ -134,7 +143,7 @@ def build_app_image(name: str, dockerfile_text: str, app_dir: Path, dockerignore
 
 def build_image(name: str, dockerfile_text: str, files: Mapping[str, bytes | str] | None = None, *,
                 timeout_s: float = 900) -> LessonImage:
-    """Build a small image from a Dockerfile and a few in-memory files (the classic builder caches it)."""
+    """Build a small image from a Dockerfile and a few in-memory files (the builder's cache keeps it)."""
     with tempfile.TemporaryDirectory(prefix="lesson-context-") as tmp:
         for relative, data in (files or {}).items():
             path = Path(tmp, relative)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,7 @@ COPY src ./src
 RUN npm run build
 CMD ["node", "dist/main.js"]
 """
-EDIT = "\n// a one-line change, as in any commit\n"
+EDIT = "\n// a one-line change, as in any commit ({nonce})\n"
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,13 @@ def _rebuild_after_edit(name: str, dockerfile: str, app_copy: Path) -> Rebuild:
     build_app_image(f"cache-{name}", dockerfile, app_copy)  # warm: the unedited source (cached after once)
     main = app_copy / "src" / "main.ts"
     original = main.read_text()
-    main.write_text(original + EDIT)
+    # A new line on every run: BuildKit keeps its cache after the image is removed, so a repeated edit would hit it.
+    main.write_text(original + EDIT.format(nonce=uuid.uuid4().hex[:12]))
     try:
         edited = build_app_image(f"cache-{name}-edited", dockerfile, app_copy)
     finally:
         main.write_text(original)
-    remove_image(edited.tag)  # its own layers go too, so the next run measures the same cache miss
+    remove_image(edited.tag)  # the image goes; the nonce above is what makes the next run miss the cache again
     return Rebuild(name, edited.cached_steps, edited.total_steps, edited.seconds)
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import GradeConfig, grade
-from grader.dockerfile import parse_dockerfile
 from grader.model import Report
 from grader.notebook.widgets import (
     html,
@@ -21,7 +20,6 @@ from grader.notebook.widgets import (
     layer_explorer,
     with_fallback,
 )
-from grader.paths import EXERCISES_DIR
 from grader.reporters.notebook import (
     TABLE_STYLE,
     check_table_html,
@@ -57,19 +55,12 @@ def live_view() -> tuple[str, str] | None:
 def lesson_config(exercise: str, dockerfile: str | Path | None = None, *, config: GradeConfig | None = None,
                   role: str = "lesson") -> GradeConfig:
     """The GradeConfig the lessons grade with: a tag per role (docker-diet-workshop/<app>:<role>), so grading
-    the reference never replaces the learner's image; the classic builder unless the Dockerfile needs BuildKit
-    (its cache hands back an unchanged image in a second, where `buildx --load` re-exports it)."""
+    the reference never replaces the learner's image; BuildKit (buildx) where `docker buildx` works, as Docker
+    builds by default since Engine 23, and the classic builder as the fallback where it does not (the "auto"
+    back end of grader.engine.build.choose_builder decides, on every grade)."""
     config = config or GradeConfig()
     if config.tag is None:
         config = replace(config, tag=f"docker-diet-workshop/{exercise}:{role}")
-    if config.backend == "auto":
-        path = Path(dockerfile) if dockerfile else EXERCISES_DIR / exercise / "Dockerfile"
-        try:
-            needs_buildkit = bool(parse_dockerfile(path.read_text()).buildkit_features)
-        except Exception:  # noqa: BLE001 - the grader itself reports an unreadable Dockerfile
-            needs_buildkit = False
-        if not needs_buildkit:
-            config = replace(config, backend="classic")
     return config
 
 

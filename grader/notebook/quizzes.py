@@ -108,7 +108,7 @@ LESSONS: dict[str, tuple[Question, ...]] = {
                   "BuildKit is used"),
                  1, ("It has more steps, not fewer.",
                      "Right: a step reruns only when its inputs change; the edit comes after npm ci.",
-                     "Both were built by the same classic builder.")),
+                     "Both were built by the same builder, BuildKit where it is installed.")),
         Question("What does a registry store for 40 tags built on the same base?",
                  ("40 full copies", "The base layers once, the app layers per tag", "Only the newest tag"),
                  1, ("Layers are stored by digest; identical ones are shared.",

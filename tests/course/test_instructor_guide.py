@@ -23,3 +23,17 @@ def test_the_guide_covers_the_day_the_wifi_the_course_the_class_and_scaling() ->
                    "nbgrader autograde", "nbgrader generate_feedback", "nbgrader export", "workshop grade-class",
                    "DOCKER_HOST", ".github/workflows/grade.yml", "workshop classroom-results"):
         assert needed in text, needed
+
+
+def test_the_3_hour_plan_has_every_lesson_with_measured_minutes_and_the_core_fits() -> None:
+    text = GUIDE.read_text()
+    plan = text.split("## The 3-hour plan", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| [^|]+ \| \[(\d\d) [^|]*\| (core|optional) \| (\d+) \| ([\d.]+) \|$", plan, re.MULTILINE)
+    lessons = {number: (path, int(minutes)) for number, path, minutes, _ in rows}
+    assert {f"{n:02d}" for n in range(10)} <= set(lessons), sorted(lessons)
+    assert {n for n, (path, _) in lessons.items() if path == "core"} == {"00", "01", "02", "03", "04", "05", "09"}
+    assert sum(minutes for path, minutes in lessons.values() if path == "core") <= 180 - 20, "room for breaks"
+    assert all(float(measured) > 0 for *_, measured in rows), "every lesson's run time was measured"
+    for needed in ("workshop bases", "workshop grade --all", "workshop bundle", "docs/lessons/times.json",
+                   "tests/benchmarks/lesson_minutes.py", "words a minute"):
+        assert needed in plan, needed

@@ -95,9 +95,11 @@ def test_lesson_04_compares_with_a_static_server_frontend_image(docker_client: d
 def test_lesson_06_dependencies_first_keeps_npm_ci_cached_after_a_source_edit(
         docker_client: docker.DockerClient) -> None:
     naive, ordered = measuring.cache_ordering_experiment().values()
-    assert naive.cached_steps == 1, "only WORKDIR is reused: COPY . . changed"
-    assert ordered.cached_steps == 4, "WORKDIR, COPY package files, npm ci and COPY tsconfig are reused"
-    assert ordered.cached_steps > naive.cached_steps
+    # BuildKit reports FROM as cached on some runs only (measured: 2 and 5 on one run, 1 and 4 on the next)
+    assert naive.cached_steps in (1, 2), "only WORKDIR (and FROM) are reused: COPY . . changed"
+    assert ordered.cached_steps - naive.cached_steps == 3, "COPY package files, npm ci and COPY tsconfig are reused"
+    text = _cell("06-measuring.ipynb", "numbers-cache-explained")
+    assert "BuildKit, which the lessons build with where it is installed, reports it as cached on some" in text
 
 
 @pytest.mark.docker

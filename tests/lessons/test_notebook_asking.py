@@ -13,6 +13,7 @@ from grader.notebook.asking import (
     choice_feedback,
     number_feedback,
 )
+from grader.reporters.sanitize import html_escape as escape
 
 
 def test_a_close_number_prediction_is_praised_and_a_far_one_corrected() -> None:
@@ -65,3 +66,32 @@ def test_hints_are_revealed_one_at_a_time() -> None:
     hints = Hints(["first", "second"])
     assert "first" in hints.reveal_next() and "second" not in hints.out.value
     assert "second" in hints.reveal_next() and hints.button.disabled
+
+
+def _saved_html(widget: object) -> str:
+    """The text/html a saved notebook keeps for a widget (what GitHub or a static HTML view shows)."""
+    data = widget._repr_mimebundle_()  # type: ignore[attr-defined]
+    return str(data["text/html"])
+
+
+def test_a_saved_quiz_shows_questions_options_and_folded_answers_without_widgets() -> None:
+    quiz = Quiz(quizzes.LESSONS["02"])
+    text = quiz._text_html()  # the fallback its widget carries (Quiz._ipython_display_ hands it to with_fallback)
+    for question in quiz.questions:
+        item = text.split(escape(question.text), 1)[1].split("</details>", 1)[0]
+        assert all(escape(option) in item.split("<details", 1)[0] for option in question.options)
+        folded = item.split("<details", 1)[1]
+        right = escape(question.options[question.correct])
+        assert "<summary>Answer</summary>" in folded and f"<b>{right}</b>" in folded
+        assert all(escape(why) in folded for why in question.explanations)
+
+
+def test_a_saved_prediction_shows_its_choices_and_after_the_reveal_the_folded_answer() -> None:
+    guess = Prediction("What does the build do?", choices=["it works", "the build fails"])
+    assert "it works" in guess.question_html() and "the build fails" in guess.question_html()
+    revealed = _saved_html(guess.reveal("the build fails", "pg_config is missing."))
+    assert "What does the build do?" in revealed and "it works" in revealed
+    folded = revealed.split("<details", 1)[1]
+    assert "the build fails" in folded and "pg_config is missing." in folded and "No prediction picked" in folded
+    number = Prediction("How many MB?", unit="MB")
+    assert "183 MB" in _saved_html(number.reveal(183, "The base.")).split("<details", 1)[1]

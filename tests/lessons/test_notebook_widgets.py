@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docker
 import pytest
 from facts_factory import GCC_FACTS, report
 
+from grader.api import GradeConfig
+from grader.engine import build as build_module
+from grader.engine.build import choose_builder
+from grader.engine.buildkit import BuildxBuilder
+from grader.engine.classic import ClassicBuilder
 from grader.model import Report
 from grader.notebook import panel, views, widgets
 from grader.reporters import notebook as renderer
@@ -100,11 +106,15 @@ def test_the_reference_section_is_closed_and_grades_nothing_until_opened() -> No
     assert section.widget.selected_index is None and section.report is None
 
 
-def test_lesson_config_gives_each_role_its_own_tag_and_keeps_buildkit_when_needed(tmp_path: Path) -> None:
+def test_lesson_config_gives_each_role_its_own_tag_and_builds_with_buildkit_where_it_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plain = tmp_path / "Dockerfile"
     plain.write_text("FROM debian:bookworm-slim\nRUN true\n")
-    mounts = tmp_path / "Dockerfile.bk"
-    mounts.write_text("FROM node:20\nRUN --mount=type=cache,target=/root/.npm npm ci\n")
     config = panel.lesson_config("node-api", plain, role="reference")
-    assert config.tag == "docker-diet-workshop/node-api:reference" and config.backend == "classic"
-    assert panel.lesson_config("node-api", mounts).backend == "auto"
+    assert config.tag == "docker-diet-workshop/node-api:reference" and config.backend == "auto"
+    assert panel.lesson_config("node-api", plain, config=GradeConfig(backend="classic")).backend == "classic"
+    api = docker.APIClient(base_url=f"unix://{tmp_path}/unused.sock", version="1.41")  # choosing connects to nothing
+    monkeypatch.setattr(build_module, "buildx_available", lambda: True)
+    assert isinstance(choose_builder(api, config.backend), BuildxBuilder), "BuildKit where `docker buildx` works"
+    monkeypatch.setattr(build_module, "buildx_available", lambda: False)
+    assert isinstance(choose_builder(api, config.backend), ClassicBuilder), "the classic builder as the fallback"
