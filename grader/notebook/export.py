@@ -11,6 +11,7 @@ predictions carry their answers folded in <details>), and no image over MAX_IMAG
 from __future__ import annotations
 
 import json
+import re
 import os
 import platform
 import sys
@@ -30,6 +31,7 @@ __all__ = [
     "export_lesson",
     "machine",
     "main",
+    "redact_hosts",
     "static_copy",
 ]
 
@@ -88,6 +90,23 @@ def static_copy(notebook: nbformat.NotebookNode, note: str) -> nbformat.Notebook
     return notebook
 
 
+#: Where a run's output names this machine's package mirror or a registry: apt's list files carry the mirror's
+#: host in their names, and the doctor's "registry not reachable" line the registry's and the resolver's.
+_HOST_PATTERNS = (
+    (re.compile(r"(/var/lib/apt/lists/)[A-Za-z0-9.-]+\.[A-Za-z]{2,}_"), r"\1&lt;mirror&gt;_"),
+    (re.compile(r"(lookup )[A-Za-z0-9.-]+\.[A-Za-z]{2,}( on )[0-9.:\[\]a-f]+"), r"\1&lt;registry&gt;\2&lt;resolver&gt;"),
+    (re.compile(r"(Get &quot;https?://|Get \"https?://)[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), r"\1&lt;registry&gt;"),
+)
+
+
+def redact_hosts(html: str) -> str:
+    """The executed copy without the host names of this machine's mirror and registries (the outputs show
+    what the lesson measured, not where this machine fetches packages)."""
+    for pattern, replacement in _HOST_PATTERNS:
+        html = pattern.sub(replacement, html)
+    return html
+
+
 def export_lesson(name: str, out_dir: Path, host: Machine) -> float:
     """Run one lesson, write `<name>.html` into out_dir; returns the run's seconds."""
     from nbclient import NotebookClient
@@ -102,7 +121,8 @@ def export_lesson(name: str, out_dir: Path, host: Machine) -> float:
     body, _ = exporter.from_notebook_node(static_copy(notebook, host.note(seconds)))
     title = name.removesuffix(".ipynb")
     (out_dir / f"{title}.html").write_text(f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
-                                           f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n")
+                                           f"<style>{PAGE_STYLE}</style></head><body>{redact_hosts(body)}</body>"
+                                           "</html>\n")
     return seconds
 
 

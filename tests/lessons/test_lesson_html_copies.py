@@ -40,3 +40,21 @@ def test_every_html_copy_holds_its_quiz_answers_and_revealed_predictions(name: s
         assert f"<b>{question.options[question.correct]}</b>" in folded
         assert all(why in folded for why in question.explanations)
     assert text.count("Answer: what was measured") >= 2, f"{name}: the predictions' reveals are not in the copy"
+
+
+def test_redact_hosts_hides_the_mirror_and_registry_names_in_outputs() -> None:
+    from grader.notebook.export import redact_hosts
+
+    shown = redact_hosts('/var/lib/apt/lists/mirror.example.org_debian_dists_bookworm_InRelease | '
+                         'Get &quot;https://registry.example.com/v2/&quot;: dial tcp: lookup registry.example.com on '
+                         '10.0.0.53:53: no such host | <a href="https://docs.example.org/x">docs</a>')
+    assert "mirror.example.org" not in shown and "registry.example.com" not in shown and "10.0.0.53" not in shown
+    assert "/var/lib/apt/lists/&lt;mirror&gt;_debian_dists" in shown and "https://docs.example.org/x" in shown
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_copy_names_this_machines_mirror_or_registry(name: str) -> None:
+    from grader.notebook.export import redact_hosts
+
+    text = (COPIES / name.replace(".ipynb", ".html")).read_text()
+    assert redact_hosts(text) == text, f"{name}: run the export again (it redacts host names from outputs)"
