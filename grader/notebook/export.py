@@ -11,9 +11,9 @@ predictions carry their answers folded in <details>), and no image over MAX_IMAG
 from __future__ import annotations
 
 import json
-import re
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Sequence
