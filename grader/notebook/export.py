@@ -94,7 +94,8 @@ def static_copy(notebook: nbformat.NotebookNode, note: str) -> nbformat.Notebook
 #: host in their names, and the doctor's "registry not reachable" line the registry's and the resolver's.
 _HOST_PATTERNS = (
     (re.compile(r"(/var/lib/apt/lists/)[A-Za-z0-9.-]+\.[A-Za-z]{2,}_"), r"\1&lt;mirror&gt;_"),
-    (re.compile(r"(lookup )[A-Za-z0-9.-]+\.[A-Za-z]{2,}( on )[0-9.:\[\]a-f]+"), r"\1&lt;registry&gt;\2&lt;resolver&gt;"),
+    (re.compile(r"(lookup )[A-Za-z0-9.-]+\.[A-Za-z]{2,}( on )[0-9.:\[\]a-f]+"),
+     r"\1&lt;registry&gt;\2&lt;resolver&gt;"),
     (re.compile(r"(Get &quot;https?://|Get \"https?://)[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), r"\1&lt;registry&gt;"),
 )
 
