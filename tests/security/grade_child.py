@@ -40,6 +40,15 @@ def _die_on_second_store(layers: Path) -> None:
     cache_files.os.replace = dying_replace  # type: ignore[attr-defined]
 
 
+def own_peak_mb() -> float:
+    """This process's own peak resident memory (VmHWM of its address space). Not ru_maxrss: Linux carries the
+    pre-exec high-water mark of the process that forked us into it, so a large test runner would count as ours."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return -1.0
+
+
 def main() -> None:
     dockerfile, tag, state = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     if len(sys.argv) > 4 and sys.argv[4] == "die-on-second-store":
@@ -56,6 +65,7 @@ def main() -> None:
         "checks": {c.id: [c.status.value, c.message] for c in report.checks},
         "unindexed": facts.unindexed if facts else None,
         "truncated_files": list(facts.truncated_files) if facts else [],
+        "peak_mb": own_peak_mb(),
     }))
 
 
